@@ -1,0 +1,128 @@
+/**
+ * The one value type that flows from parsers (RDB, AOF) to writers.
+ *
+ * A key read from an RDB becomes an `Entry`. Small values are held as the raw bytes that stand in
+ * the file (`raw`), so a writer can build a RESTORE payload without re-encoding; the decoded view
+ * is computed on demand by `rdb/decode.ts`. Values above the parser's inline limit are never held
+ * whole: `raw` is null and `chunks()` yields the decoded value piece by piece, pulled from the input
+ * stream as the consumer asks (the parser waits until the chunks are consumed).
+ */
+
+/** Redis data types as `TYPE` reports them (module values are `module`). */
+export type ValueType = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream' | 'module';
+
+export interface Entry {
+  /** Database number in the source (SELECTDB). */
+  db: number;
+  key: Buffer;
+  /** RDB object type byte as in the file (0..26). Meaning depends on `source.magic` for 22/23. */
+  typeByte: number;
+  type: ValueType;
+  /** Encoding name, e.g. `raw`, `int`, `lzf`, `listpack`, `quicklist2`, `intset`, `ziplist`, `hashtable`. */
+  encoding: string;
+  /** Absolute expiry in unix ms, or null when the key has none. */
+  expireAt: number | null;
+  /** LRU idle seconds (IDLE opcode) when present. */
+  idle: number | null;
+  /** LFU counter (FREQ opcode) when present. */
+  freq: number | null;
+  /** RDB13 KEY_META block (raw, opcode byte excluded) when present; it precedes the type in DUMP payloads. */
+  keyMeta: Buffer | null;
+  /** Module type name (9 chars) and encoding version, for MODULE_2 values. */
+  module: { name: string; encver: number; id: bigint } | null;
+  /** Size of the serialized value in bytes (type byte excluded). */
+  rawSize: number;
+  /** The value bytes exactly as in the file, when held inline; null when streamed. */
+  raw: Buffer | null;
+  /** Byte offset in the input where this key's record starts (first key-specific opcode). */
+  offset: number;
+  /** Format facts about the file the entry came from. */
+  source: SourceFormat;
+  /**
+   * Decoded value, in chunks. For inline values this decodes `raw`; for streamed values it reads
+   * from the input and must be consumed fully before the parser can go on.
+   */
+  chunks(): AsyncIterable<ValueChunk>;
+}
+
+export interface SourceFormat {
+  magic: 'REDIS' | 'VALKEY';
+  rdbVersion: number;
+}
+
+export interface StreamId {
+  ms: bigint;
+  seq: bigint;
+}
+
+export interface StreamPendingEntry {
+  id: StreamId;
+  deliveryTime: number;
+  deliveryCount: number;
+}
+
+export interface StreamConsumer {
+  name: Buffer;
+  seenTime: number;
+  activeTime: number | null;
+  pending: StreamId[];
+}
+
+export interface StreamGroup {
+  name: Buffer;
+  lastId: StreamId;
+  entriesRead: number | null;
+  pending: StreamPendingEntry[];
+  consumers: StreamConsumer[];
+}
+
+export interface StreamMeta {
+  length: number;
+  lastId: StreamId;
+  firstId: StreamId | null;
+  maxDeletedId: StreamId | null;
+  entriesAdded: number | null;
+  groups: StreamGroup[];
+}
+
+/**
+ * One piece of a decoded value. A value's chunks are all of one kind matching `Entry.type`, except
+ * streams, which yield `stream-entries` chunks and then exactly one `stream-meta` chunk.
+ */
+export type ValueChunk =
+  /** Successive pieces of a string; their concatenation is the value. */
+  | { t: 'string'; data: Buffer }
+  /** List elements, head to tail. */
+  | { t: 'list'; items: Buffer[] }
+  | { t: 'set'; members: Buffer[] }
+  /** Scores are IEEE doubles (may be ±Infinity). */
+  | { t: 'zset'; members: Buffer[]; scores: number[] }
+  /** Field TTLs are absolute unix ms, or null; `expireAts` is omitted when no field has one. */
+  | { t: 'hash'; fields: Buffer[]; values: Buffer[]; expireAts?: (number | null)[] }
+  /** Live (not deleted) entries in ID order; `fields` alternates field, value. */
+  | { t: 'stream-entries'; ids: StreamId[]; fields: Buffer[][] }
+  | { t: 'stream-meta'; meta: StreamMeta }
+  /** Opaque module value bytes (only replayable with RESTORE on a target with the module). */
+  | { t: 'module'; data: Buffer };
+
+/** Non-key records an RDB holds; writers act on functions and scripts, inspect reports all. */
+export type RdbRecord =
+  | { kind: 'header'; magic: 'REDIS' | 'VALKEY'; version: number }
+  | { kind: 'aux'; key: Buffer; value: Buffer; offset: number }
+  | { kind: 'resizedb'; db: number; size: number; expires: number }
+  | { kind: 'function'; code: Buffer; offset: number }
+  | { kind: 'module-aux'; moduleName: string; when: number; raw: Buffer; offset: number }
+  | { kind: 'entry'; entry: Entry }
+  | { kind: 'end'; bytes: number; checksum: bigint | null; checksumOk: boolean | null };
+
+/** A command replayed from an AOF (or any command-shaped source). */
+export interface CommandRecord {
+  kind: 'command';
+  db: number;
+  argv: Buffer[];
+  offset: number;
+}
+
+export function streamIdToString(id: StreamId): string {
+  return `${id.ms}-${id.seq}`;
+}

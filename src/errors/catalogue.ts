@@ -1,0 +1,57 @@
+/**
+ * The one catalogue of Ferry's failures. Every error Ferry raises carries one of these codes;
+ * the code is stable (never renamed or reused), and this table is the only place that maps it
+ * to an HTTP status and a DCS error code. docs/errors.md is checked against it by a test.
+ */
+export interface ErrorSpec {
+  /** HTTP status when the error reaches an API client directly. */
+  http: number;
+  /** DCS `error_code` for API bodies and task records. */
+  dcs: string;
+  /** True when the same work may be retried as it is (the failure was transient). */
+  retryable: boolean;
+  /** One line for docs: what it means. */
+  summary: string;
+}
+
+export const CATALOGUE = {
+  // --- input formats (RDB / AOF / archives) ---
+  RDB_BAD_MAGIC: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The file does not start with a REDIS or VALKEY RDB header.' },
+  RDB_UNSUPPORTED_VERSION: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The RDB version is outside what Ferry reads, or magic and version disagree.' },
+  RDB_TRUNCATED: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The input ended before the structure being read was complete.' },
+  RDB_CORRUPT: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'A structure in the file is inconsistent (bad length, bad encoding, trailing bytes).' },
+  RDB_UNKNOWN_TYPE: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'An object type or opcode byte that no known format defines.' },
+  RDB_CHECKSUM_MISMATCH: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The CRC-64 stored after EOF does not match the bytes read.' },
+  RDB_LIMIT_EXCEEDED: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'A length in the file is above a configured safety limit.' },
+  AOF_CORRUPT: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The AOF is not a valid RESP command stream or manifest.' },
+  AOF_TRUNCATED: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The AOF ends inside a command or an open MULTI block.' },
+  AOF_COMMAND_REFUSED: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The AOF holds a command an import must not replay, or one that cannot be routed.' },
+  ARCHIVE_HOSTILE: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'An archive entry is unsafe (path traversal, link, nesting, encryption, bomb).' },
+  ARCHIVE_CORRUPT: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'An archive cannot be read.' },
+  FORMAT_UNKNOWN: { http: 400, dcs: 'DCS.4935', retryable: false, summary: 'The content is neither RDB nor AOF nor a supported archive.' },
+
+  // --- sources ---
+  SOURCE_NOT_FOUND: { http: 400, dcs: 'DCS.4934', retryable: false, summary: 'The named file, object or bucket does not exist.' },
+  SOURCE_ACCESS_DENIED: { http: 400, dcs: 'DCS.4934', retryable: false, summary: 'The object store refused the credentials.' },
+  SOURCE_IO: { http: 500, dcs: 'DCS.5000', retryable: true, summary: 'Reading the source failed after bounded retries.' },
+  SOURCE_SIZE_MISMATCH: { http: 400, dcs: 'DCS.4934', retryable: false, summary: 'The object size differs from the size given in the request.' },
+
+  // --- targets ---
+  TARGET_UNREACHABLE: { http: 400, dcs: 'DCS.4081', retryable: true, summary: 'The target Redis cannot be connected to.' },
+  TARGET_AUTH: { http: 400, dcs: 'DCS.4080', retryable: false, summary: 'The target refused the password or ACL user.' },
+  TARGET_READONLY: { http: 400, dcs: 'DCS.4082', retryable: false, summary: 'The target is a replica or read-only.' },
+  TARGET_TOO_OLD: { http: 400, dcs: 'DCS.4084', retryable: false, summary: 'The target cannot represent data from the backup (version or feature).' },
+  TARGET_DB_UNSUPPORTED: { http: 400, dcs: 'DCS.4085', retryable: false, summary: 'The backup holds databases the target cannot take without a mapping.' },
+  TARGET_REPLY_ERROR: { http: 500, dcs: 'DCS.5001', retryable: false, summary: 'The target answered a write with an error (OOM, BUSYKEY, unknown module...).' },
+  TARGET_CONNECTION_LOST: { http: 500, dcs: 'DCS.5002', retryable: true, summary: 'The connection to the target dropped and could not be re-established.' },
+  TARGET_PROTOCOL: { http: 500, dcs: 'DCS.5002', retryable: false, summary: 'The target sent a reply Ferry could not parse.' },
+  TARGET_CLUSTER: { http: 500, dcs: 'DCS.5003', retryable: true, summary: 'Cluster routing failed (too many redirections, slots not covered).' },
+  IMPORT_INCOMPLETE: { http: 500, dcs: 'DCS.5004', retryable: false, summary: 'The import ended with keys not written.' },
+
+  // --- requests ---
+  BAD_ARGUMENT: { http: 400, dcs: 'DCS.4062', retryable: false, summary: 'A command-line argument or request field is invalid.' },
+  ABORTED: { http: 400, dcs: 'DCS.4999', retryable: false, summary: 'The work was stopped on request.' },
+  INTERNAL: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'A bug in Ferry: the message says where.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof CATALOGUE;

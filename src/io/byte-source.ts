@@ -1,0 +1,276 @@
+/**
+ * A pull-based byte queue over an async stream of chunks, built for restartable synchronous parsing.
+ *
+ * Why this shape: a per-primitive `await` costs far more than parsing a small key, so parsers read
+ * synchronously from the buffered bytes and throw `SHORT` when a read runs past them. The parser then
+ * `rewind()`s to its last `commit()` (a record or element boundary), awaits `fill()` and tries again.
+ * To keep that linear, a parser asks for at least twice what it had before each retry (see
+ * `growTarget`). Bytes before the last commit are released (and fed to the running CRC) when the
+ * buffer is compacted, so memory is bounded by the largest uncommitted span, not by the input.
+ *
+ * Reads return zero-copy `subarray`s: they stay valid after compaction (they keep their chunk alive).
+ */
+import { FerryError } from '../errors/ferry-error.js';
+
+/** Thrown by synchronous reads that need bytes not yet buffered. A singleton: cheap to throw. */
+export class ShortRead {
+  need = 0;
+}
+export const SHORT = new ShortRead();
+
+export interface ByteSourceOptions {
+  /** Name used in error messages (file name, archive entry, object key). */
+  name?: string;
+  /** Called with each chunk's length as it is read (progress in input bytes). */
+  onBytes?: (n: number) => void;
+  /** Called with every byte range as it is released, in order (running checksums). */
+  onRelease?: (buf: Buffer, start: number, end: number) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class ByteSource {
+  /** Buffered bytes; `buf[0]` is at absolute input offset `base`. */
+  buf: Buffer = EMPTY;
+  /** Read position inside `buf`. */
+  pos = 0;
+  /** Absolute input offset of `buf[0]`. */
+  base = 0;
+  /** True once the underlying stream has ended. */
+  ended = false;
+  readonly name: string;
+  private readonly it: AsyncIterator<Buffer | Uint8Array | string> | null;
+  private readonly onBytes?: (n: number) => void;
+  private onRelease?: (buf: Buffer, start: number, end: number) => void;
+  /** Position in `buf` of the last commit (restart point); bytes before it may be released. */
+  private mark = 0;
+  /** Position in `buf` up to which bytes were already passed to onRelease. */
+  private released = 0;
+
+  constructor(input: AsyncIterable<Buffer | Uint8Array | string> | Buffer, opts: ByteSourceOptions = {}) {
+    this.name = opts.name ?? 'input';
+    this.onBytes = opts.onBytes;
+    this.onRelease = opts.onRelease;
+    if (Buffer.isBuffer(input)) {
+      this.buf = input;
+      this.ended = true;
+      this.it = null;
+    } else {
+      this.it = input[Symbol.asyncIterator]();
+    }
+  }
+
+  /** Absolute input offset of the read position. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  get available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Sets (or clears) the release hook, e.g. when a checksum starts at the current position. */
+  setOnRelease(fn: ((buf: Buffer, start: number, end: number) => void) | undefined): void {
+    this.flushRelease(this.pos);
+    this.onRelease = fn;
+  }
+
+  /** Declares the current position a restart point; bytes before it are no longer needed. */
+  commit(): void {
+    this.mark = this.pos;
+  }
+
+  /** Goes back to the last commit (after a SHORT). */
+  rewind(): void {
+    this.pos = this.mark;
+  }
+
+  /** Offset of the last commit. */
+  get committedOffset(): number {
+    return this.base + this.mark;
+  }
+
+  /** Bytes buffered beyond the last commit: how much a retrying parser already had. */
+  get uncommitted(): number {
+    return this.buf.length - this.mark;
+  }
+
+  /**
+   * Reads until at least `n` bytes are buffered after the current position. Returns false when the
+   * stream ended first (the caller decides whether that is truncation).
+   */
+  async fill(n: number): Promise<boolean> {
+    if (this.buf.length - this.pos >= n) return true;
+    if (this.ended || !this.it) return false;
+    const parts: Buffer[] = [];
+    let have = this.buf.length - this.pos;
+    while (have < n) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.ended = true;
+        break;
+      }
+      const v = r.value;
+      const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      if (chunk.length === 0) continue;
+      this.onBytes?.(chunk.length);
+      parts.push(chunk);
+      have += chunk.length;
+    }
+    if (parts.length) this.append(parts);
+    return this.buf.length - this.pos >= n;
+  }
+
+  /** Reads at least one more chunk; false at end of stream. */
+  async more(): Promise<boolean> {
+    return this.fill(this.buf.length - this.pos + 1);
+  }
+
+  private append(parts: Buffer[]): void {
+    // Release everything before the restart mark, then keep [mark, end) plus the new chunks.
+    const keepFrom = Math.min(this.mark, this.pos);
+    this.flushRelease(keepFrom);
+    const kept = this.buf.length - keepFrom;
+    if (kept === 0 && parts.length === 1) {
+      this.buf = parts[0]!;
+    } else {
+      this.buf = Buffer.concat(kept ? [this.buf.subarray(keepFrom), ...parts] : parts);
+    }
+    this.base += keepFrom;
+    this.pos -= keepFrom;
+    this.mark -= keepFrom;
+    this.released -= keepFrom;
+  }
+
+  /** Passes bytes [released, upTo) to the release hook. */
+  private flushRelease(upTo: number): void {
+    if (upTo > this.released) {
+      this.onRelease?.(this.buf, this.released, upTo);
+      this.released = upTo;
+    }
+  }
+
+  /** Feeds the hook every byte up to the read position (e.g. before checking a checksum). */
+  releaseToPos(): void {
+    this.flushRelease(this.pos);
+  }
+
+  // ---- synchronous reads; each throws SHORT (with `need` set) when bytes are missing ----
+
+  private short(n: number): never {
+    SHORT.need = n;
+    throw SHORT;
+  }
+
+  u8(): number {
+    if (this.pos >= this.buf.length) this.short(1);
+    return this.buf[this.pos++]!;
+  }
+
+  peekU8(): number {
+    if (this.pos >= this.buf.length) this.short(1);
+    return this.buf[this.pos]!;
+  }
+
+  u16le(): number {
+    if (this.pos + 2 > this.buf.length) this.short(2);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32le(): number {
+    if (this.pos + 4 > this.buf.length) this.short(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i32le(): number {
+    if (this.pos + 4 > this.buf.length) this.short(4);
+    const v = this.buf.readInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  u32be(): number {
+    if (this.pos + 4 > this.buf.length) this.short(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i64le(): bigint {
+    if (this.pos + 8 > this.buf.length) this.short(8);
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  u64le(): bigint {
+    if (this.pos + 8 > this.buf.length) this.short(8);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  u64be(): bigint {
+    if (this.pos + 8 > this.buf.length) this.short(8);
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Signed 64-bit little-endian as a JS number (exact up to 2^53; used for ms timestamps). */
+  i64leNumber(): number {
+    if (this.pos + 8 > this.buf.length) this.short(8);
+    const lo = this.buf.readUInt32LE(this.pos);
+    const hi = this.buf.readInt32LE(this.pos + 4);
+    this.pos += 8;
+    return hi * 0x100000000 + lo;
+  }
+
+  f64le(): number {
+    if (this.pos + 8 > this.buf.length) this.short(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  f32le(): number {
+    if (this.pos + 4 > this.buf.length) this.short(4);
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** `n` bytes as a zero-copy view. */
+  bytes(n: number): Buffer {
+    if (this.pos + n > this.buf.length) this.short(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  skip(n: number): void {
+    if (this.pos + n > this.buf.length) this.short(n);
+    this.pos += n;
+  }
+
+  /** Error helper: a typed error at the current (or given) absolute offset. */
+  corrupt(message: string, ctx: { key?: string; expected?: string; offset?: number } = {}): FerryError {
+    return new FerryError('RDB_CORRUPT', message, { file: this.name, offset: ctx.offset ?? this.offset, ...ctx });
+  }
+}
+
+/** Adapts a ByteSource's remaining bytes (from the read position) back into an async stream. */
+export async function* remainingChunks(src: ByteSource): AsyncGenerator<Buffer> {
+  for (;;) {
+    if (src.available > 0) {
+      const b = src.bytes(src.available);
+      src.commit();
+      yield b;
+    }
+    if (!(await src.more())) return;
+  }
+}

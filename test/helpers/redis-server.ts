@@ -1,0 +1,147 @@
+/**
+ * Real redis-server processes for tests: standalone (optionally with a password or loading an RDB
+ * natively) and 3-master clusters. Every server binds 127.0.0.1 on a free port, keeps its files in a
+ * temp dir, and is killed by `stop()` (tests call it in `after`).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, basename, resolve, dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+
+const execFileP = promisify(execFile);
+
+export interface RedisServer {
+  port: number;
+  host: string;
+  dir: string;
+  password?: string;
+  url: string;
+  client(): Redis;
+  stop(): Promise<void>;
+  proc: ChildProcess;
+}
+
+export interface StartOptions {
+  password?: string;
+  /** Load this RDB at start-up (copied into the server's dir; the original is never touched). */
+  rdbFile?: string;
+  args?: string[];
+  cluster?: boolean;
+  /** Keep the server's dir when stopping (for debugging). */
+  keepDir?: boolean;
+}
+
+export async function startRedis(opts: StartOptions = {}): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-redis-'));
+  let dbfilename = 'dump.rdb';
+  if (opts.rdbFile) {
+    dbfilename = basename(opts.rdbFile);
+    await copyFile(opts.rdbFile, join(dir, dbfilename));
+  }
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', dbfilename,
+      '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
+      '--enable-debug-command', 'yes',
+    ];
+    if (opts.password) args.push('--requirepass', opts.password);
+    if (opts.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000');
+    args.push(...(opts.args ?? []));
+    const proc = spawn('redis-server', args, { stdio: 'ignore' });
+    try {
+      await waitReady(port, opts.password, proc);
+    } catch (err) {
+      proc.kill('SIGKILL');
+      if (attempt < 3) continue;
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const host = '127.0.0.1';
+    const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
+    const clients: Redis[] = [];
+    return {
+      port, host, dir, proc, password: opts.password,
+      url: `redis://${auth}${host}:${port}`,
+      client() {
+        const c = new Redis({ host, port, password: opts.password, lazyConnect: false, maxRetriesPerRequest: 1 });
+        clients.push(c);
+        return c;
+      },
+      async stop() {
+        for (const c of clients) c.disconnect();
+        if (proc.exitCode === null) {
+          const exited = new Promise((r) => proc.once('exit', r));
+          proc.kill('SIGKILL');
+          await exited;
+        }
+        if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+async function waitReady(port: number, password: string | undefined, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
+    try {
+      const a = password ? ['-a', password, '--no-auth-warning'] : [];
+      const { stdout } = await execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...a, 'PING'], { timeout: 2000 });
+      if (stdout.trim() === 'PONG') return;
+      // LOADING: the server is still reading its RDB; keep waiting.
+    } catch {
+      /* not yet listening */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not become ready`);
+}
+
+export interface RedisCluster {
+  nodes: RedisServer[];
+  /** Seed URL of the first master. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Three masters (no replicas) joined with `redis-cli --cluster create`. */
+export async function startCluster(masters = 3, opts: { password?: string } = {}): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  try {
+    for (let i = 0; i < masters; i++) nodes.push(await startRedis({ cluster: true, password: opts.password }));
+    const a = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
+    await execFileP('redis-cli', [...a, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    // Wait until every node agrees the cluster is ok.
+    const deadline = Date.now() + 30_000;
+    for (const n of nodes) {
+      for (;;) {
+        const { stdout } = await execFileP('redis-cli', ['-p', String(n.port), ...a, 'CLUSTER', 'INFO']);
+        if (stdout.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error('cluster did not reach state ok');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+  return {
+    nodes,
+    url: nodes[0]!.url,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+}
+
+/** `DEBUG DIGEST` of a server: one hex string for the whole dataset (all databases). */
+export async function digest(client: Redis): Promise<string> {
+  return String(await client.call('DEBUG', 'DIGEST'));
+}
+
+/** The shared corpus folder, seen from the project root. */
+export const CORPUS = resolve(dirname(new URL(import.meta.url).pathname), '../../../shared/corpus');
