@@ -123,6 +123,14 @@ export interface CommandRecord {
   offset: number;
 }
 
+/** A MULTI/EXEC block from an AOF (MULTI and EXEC themselves excluded); replayed atomically. */
+export interface TransactionRecord {
+  kind: 'transaction';
+  db: number;
+  commands: CommandRecord[];
+  offset: number;
+}
+
 export function streamIdToString(id: StreamId): string {
   return `${id.ms}-${id.seq}`;
 }
