@@ -1,0 +1,160 @@
+/**
+ * Reads the configuration once at start-up: one YAML or JSON file (`--config`, FERRY_CONFIG, or
+ * ./ferry.yaml when present) plus FERRY_* environment overrides, validated against the schema and
+ * cross-checked (ids unique, instances point at projects, addresses parse). Every problem is a
+ * CONFIG_INVALID FerryError naming the file and the field; nothing here reads config later.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { parseDocument } from 'yaml';
+import { FerryError } from '../errors/ferry-error.js';
+import { parseAddrs } from '../writer/target-spec.js';
+import { ConfigFileSchema, type Config, type ConfigFile } from './schema.js';
+
+export interface LoadOptions {
+  /** Explicit --config path. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Environment variables that override a top-level key (documented in docs/configuration.md). */
+export const ENV_OVERRIDES = {
+  FERRY_LISTEN: 'listen',
+  FERRY_DATA_DIR: 'data_dir',
+  FERRY_STORE: 'store',
+  FERRY_LOG_LEVEL: 'log_level',
+} as const;
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = findConfigFile(opts.configPath ?? env.FERRY_CONFIG, cwd);
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  for (const [name, key] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  if (env.FERRY_TASK_CONCURRENCY) {
+    const n = Number(env.FERRY_TASK_CONCURRENCY);
+    raw.tasks = { ...(raw.tasks as object | undefined), concurrency: Number.isInteger(n) ? n : env.FERRY_TASK_CONCURRENCY };
+  }
+  const where = file ?? 'environment';
+  const firstError = Value.Errors(ConfigFileSchema, raw).First();
+  if (firstError) {
+    const field = firstError.path.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
+    throw new FerryError('CONFIG_INVALID', `configuration ${where}: ${field}: ${firstError.message}`, { file: where, field });
+  }
+  return finish(raw as ConfigFile, cwd, file);
+}
+
+function findConfigFile(explicit: string | undefined, cwd: string): string | null {
+  if (explicit) {
+    const p = resolve(cwd, explicit);
+    if (!existsSync(p)) throw new FerryError('CONFIG_INVALID', `configuration file not found: ${p}`, { file: p });
+    return p;
+  }
+  for (const name of ['ferry.yaml', 'ferry.yml', 'ferry.json']) {
+    const p = resolve(cwd, name);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FerryError('CONFIG_INVALID', `cannot read configuration: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  // YAML 1.2 is a superset of JSON, so one parser reads both forms.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    throw new FerryError('CONFIG_INVALID', `configuration is not valid YAML/JSON: ${e.message.split('\n')[0]}`, { file, offset: e.pos[0] });
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new FerryError('CONFIG_INVALID', 'configuration must be a mapping of keys (listen, data_dir, store, ...)', { file });
+  }
+  return value as Record<string, unknown>;
+}
+
+function finish(c: ConfigFile, cwd: string, file: string | null): Config {
+  const where = file ?? 'environment';
+  const bad = (field: string, msg: string): never => {
+    throw new FerryError('CONFIG_INVALID', `configuration ${where}: ${field}: ${msg}`, { file: where, field });
+  };
+  const dataDir = resolve(cwd, c.data_dir ?? './data');
+  const listen = parseListen(c.listen ?? '127.0.0.1:8080');
+  const store = parseStore(c.store ?? `sqlite:${resolve(dataDir, 'ferry.db')}`, cwd, where);
+
+  const projects = (c.projects ?? []).map((p) => ({ id: p.id, tokens: p.tokens ?? [], credentials: p.credentials ?? [] }));
+  unique(projects.map((p) => p.id), 'projects[].id', bad);
+  unique(projects.flatMap((p) => p.tokens), 'projects[].tokens', bad);
+  unique(projects.flatMap((p) => p.credentials.map((k) => k.ak)), 'projects[].credentials[].ak', bad);
+
+  const instances = c.instances ?? [];
+  unique(instances.map((i) => i.id), 'instances[].id', bad);
+  instances.forEach((inst, i) => {
+    if (!projects.some((p) => p.id === inst.project)) bad(`instances[${i}].project`, `no project with id ${JSON.stringify(inst.project)}`);
+    try {
+      parseAddrs(inst.addrs);
+    } catch (err) {
+      bad(`instances[${i}].addrs`, (err as Error).message);
+    }
+  });
+
+  const buckets = (c.buckets ?? []).map((b) => ('path' in b ? { ...b, path: resolve(cwd, b.path) } : b));
+  unique(buckets.map((b) => b.name), 'buckets[].name', bad);
+
+  const t = c.tasks ?? {};
+  return {
+    listen,
+    dataDir,
+    store,
+    logLevel: c.log_level ?? 'info',
+    projects,
+    instances,
+    buckets,
+    tasks: {
+      concurrency: t.concurrency ?? 2,
+      onRestart: t.on_restart ?? 'rerun',
+      maxAttempts: t.max_attempts ?? 3,
+      leaseMs: (t.lease_seconds ?? 30) * 1000,
+    },
+    origin: { file, generated: false },
+  };
+}
+
+function parseListen(s: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s)!;
+  const port = Number(m[2]);
+  if (port > 65535) throw new FerryError('CONFIG_INVALID', `listen: port ${port} is above 65535`, { field: 'listen' });
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function parseStore(s: string, cwd: string, where: string): { kind: 'sqlite'; path: string } {
+  if (/^postgres(ql)?:\/\//i.test(s)) {
+    throw new FerryError(
+      'STORE_UNSUPPORTED',
+      'store: PostgreSQL is not supported by this version of Ferry yet; use "sqlite:PATH" (the default is sqlite:<data_dir>/ferry.db)',
+      { file: where, field: 'store' },
+    );
+  }
+  const m = /^sqlite:(.+)$/.exec(s);
+  if (!m) throw new FerryError('CONFIG_INVALID', `store must be "sqlite:PATH", got ${JSON.stringify(s)}`, { file: where, field: 'store' });
+  const path = m[1]!.replace(/^\/\/(?=\/)/, ''); // accept sqlite:///abs/path as well as sqlite:/abs/path
+  return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(cwd, path) };
+}
+
+function unique(values: string[], field: string, bad: (f: string, m: string) => never): void {
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) bad(field, `${field.endsWith('tokens') || field.endsWith('.ak') ? 'a value' : JSON.stringify(v)} appears twice`);
+    seen.add(v);
+  }
+}

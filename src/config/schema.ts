@@ -1,0 +1,98 @@
+/**
+ * The configuration file's shape, as one JSON schema (TypeBox): the loader validates with it, and
+ * docs/configuration.md describes it. Field names are snake_case like the DCS API they serve.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' });
+
+export const ProjectSchema = Type.Object(
+  {
+    id: Id,
+    /** Opaque bearer tokens accepted in X-Auth-Token for this project. */
+    tokens: Type.Optional(Type.Array(Type.String({ minLength: 8 }))),
+    /** AK/SK pairs accepted for SDK-HMAC-SHA256 signatures. */
+    credentials: Type.Optional(Type.Array(Type.Object({ ak: Type.String({ minLength: 1 }), sk: Type.String({ minLength: 1 }) }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+
+export const InstanceSchema = Type.Object(
+  {
+    id: Id,
+    project: Id,
+    name: Type.String({ minLength: 1 }),
+    type: Type.Union([Type.Literal('single'), Type.Literal('master_standby'), Type.Literal('cluster'), Type.Literal('proxy')]),
+    /** "host:port[,host:port]" */
+    addrs: Type.String({ minLength: 3 }),
+    password: Type.Optional(Type.String()),
+    username: Type.Optional(Type.String()),
+    tls: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const LocalBucketSchema = Type.Object({ name: Id, path: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+export const S3BucketSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    endpoint: Type.String({ minLength: 1 }),
+    region: Type.Optional(Type.String()),
+    access_key: Type.Optional(Type.String()),
+    secret_key: Type.Optional(Type.String()),
+    path_style: Type.Optional(Type.Boolean()),
+    /** Key prefix inside the bucket (optional). */
+    prefix: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigFileSchema = Type.Object(
+  {
+    listen: Type.Optional(Type.String({ pattern: '^(\\[[^\\]]+\\]|[^:]+):\\d{1,5}$' })),
+    data_dir: Type.Optional(Type.String({ minLength: 1 })),
+    /** "sqlite:PATH" (PostgreSQL URLs are a later version). */
+    store: Type.Optional(Type.String({ minLength: 1 })),
+    log_level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+    projects: Type.Optional(Type.Array(ProjectSchema)),
+    instances: Type.Optional(Type.Array(InstanceSchema)),
+    buckets: Type.Optional(Type.Array(Type.Union([LocalBucketSchema, S3BucketSchema]))),
+    tasks: Type.Optional(
+      Type.Object(
+        {
+          /** Imports running at once in this process. */
+          concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          /** A task found running after a crash: run it again from the start, or mark it FAILED. */
+          on_restart: Type.Optional(Type.Union([Type.Literal('rerun'), Type.Literal('fail')])),
+          /** Re-runs after crashes before a task is marked FAILED. */
+          max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+          /** How long a runner's claim on a task lasts without a heartbeat. */
+          lease_seconds: Type.Optional(Type.Integer({ minimum: 2, maximum: 3600 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+export type ProjectConfig = Static<typeof ProjectSchema>;
+export type InstanceConfig = Static<typeof InstanceSchema>;
+export type LocalBucketConfig = Static<typeof LocalBucketSchema>;
+export type S3BucketConfig = Static<typeof S3BucketSchema>;
+export type BucketConfig = LocalBucketConfig | S3BucketConfig;
+
+/** The validated, defaulted configuration the service runs with (passed in, never global). */
+export interface Config {
+  listen: { host: string; port: number };
+  dataDir: string;
+  store: { kind: 'sqlite'; path: string };
+  logLevel: string;
+  projects: { id: string; tokens: string[]; credentials: { ak: string; sk: string }[] }[];
+  instances: InstanceConfig[];
+  buckets: BucketConfig[];
+  tasks: { concurrency: number; onRestart: 'rerun' | 'fail'; maxAttempts: number; leaseMs: number };
+  /** Where the settings came from, for the start-up log line. */
+  origin: { file: string | null; generated: boolean };
+}

@@ -1,0 +1,129 @@
+/**
+ * What the service needs from a task store, with no driver types: the SQLite adapter implements it
+ * now and a PostgreSQL adapter can later; test/conformance/store.test.ts runs the same suite on every
+ * adapter. State changes are conditional ("only if the status is still X"), so two actors (an API
+ * call and a runner) can never both win, and one running task per target is enforced by the store.
+ */
+
+export type TaskStatus = 'MIGRATING' | 'TERMINATING' | 'TERMINATED' | 'SUCCESS' | 'FAILED';
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ['MIGRATING', 'TERMINATING'];
+export const FINAL_STATUSES: readonly TaskStatus[] = ['TERMINATED', 'SUCCESS', 'FAILED'];
+
+export interface BackupFileRef {
+  file_name: string;
+  size?: string;
+  update_at?: string;
+}
+
+/** The import plan as accepted by create (password never stored: it lives in the instance registry). */
+export interface TaskSpec {
+  file_source: 'self_build_obs' | 'backup_record';
+  bucket_name: string | null;
+  files: BackupFileRef[];
+  backup_id: string | null;
+  target: {
+    id: string;
+    name: string;
+    addrs: string;
+    db: string | null;
+    proxy_multi_db: boolean | null;
+  };
+}
+
+export interface TaskProgress {
+  bytes_read: number;
+  total_bytes: number | null;
+  keys: number;
+  commands: number;
+  keys_per_second: number;
+  bytes_per_second: number;
+  seconds: number;
+  errors: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  status: TaskStatus;
+  migration_type: string;
+  migration_method: string;
+  spec: TaskSpec;
+  error_code: string | null;
+  error_message: string | null;
+  progress: TaskProgress | null;
+  /** Runs started so far (1 on the first run; crash recovery increments it). */
+  attempt: number;
+  /** Runner that holds the task and until when (ms); null when nobody runs it. */
+  owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface NewTask {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  migration_type: string;
+  migration_method: string;
+  spec: TaskSpec;
+}
+
+export interface TaskLog {
+  id: number;
+  task_id: string;
+  created_at: number;
+  level: 'INFO' | 'ERROR';
+  code: string;
+  message: string;
+  keyword: string[];
+}
+
+export interface ListQuery {
+  offset: number;
+  limit: number;
+  /** Substring of the task name. */
+  name?: string;
+}
+
+export interface TransitionPatch {
+  error_code?: string | null;
+  error_message?: string | null;
+  progress?: TaskProgress | null;
+  owner?: string | null;
+  lease_until?: number | null;
+  finished_at?: number | null;
+  attempt?: number;
+}
+
+export interface TaskStore {
+  /** Inserts a MIGRATING task; throws FerryError TARGET_BUSY when the target already has an active task. */
+  createTask(task: NewTask, now: number): TaskRecord;
+  /** A task of this project, deleted ones included when `withDeleted`. */
+  getTask(projectId: string, id: string, withDeleted?: boolean): TaskRecord | null;
+  /** Any project's task, by id (runner side). */
+  getTaskById(id: string): TaskRecord | null;
+  /** Newest first; deleted tasks are never listed. */
+  listTasks(projectId: string, q: ListQuery): { count: number; tasks: TaskRecord[] };
+  /** Changes the status only if it is one of `from`; returns the new record, or null when it was not. */
+  transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TransitionPatch, now: number): TaskRecord | null;
+  /** Takes a MIGRATING task for a runner if no live lease holds it; returns it, or null. */
+  claim(id: string, owner: string, leaseUntil: number, now: number): TaskRecord | null;
+  /** Extends the lease and stores progress; false when the runner no longer holds the task. */
+  heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): boolean;
+  /** Active tasks nobody holds (no owner, or lease expired). */
+  orphans(now: number): TaskRecord[];
+  /** Marks final tasks deleted (hidden from the list); returns the ids that were deleted. */
+  markDeleted(projectId: string, ids: string[], now: number): string[];
+  appendLog(log: Omit<TaskLog, 'id'>): void;
+  /** Oldest first. */
+  listLogs(taskId: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): { count: number; logs: TaskLog[] };
+  /** Task counts by status (deleted excluded), for /metrics. */
+  countByStatus(): Record<string, number>;
+  close(): void;
+}

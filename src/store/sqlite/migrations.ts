@@ -1,0 +1,53 @@
+/**
+ * SQLite schema as numbered, append-only migrations: a released step is never edited, a change is a
+ * new step. `schema_migrations` records which steps ran; each runs in its own transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tasks and task logs',
+    sql: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        migration_type TEXT NOT NULL,
+        migration_method TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        error_code TEXT,
+        error_message TEXT,
+        progress TEXT,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        owner TEXT,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        deleted_at INTEGER
+      );
+      CREATE INDEX tasks_project_created ON tasks(project_id, created_at DESC);
+      CREATE INDEX tasks_status ON tasks(status);
+      -- One active import per target: the store, not the caller, enforces it (DCS.4017).
+      CREATE UNIQUE INDEX tasks_one_active_per_target ON tasks(target_id) WHERE status IN ('MIGRATING', 'TERMINATING');
+      CREATE TABLE task_logs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL REFERENCES tasks(id),
+        created_at INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL,
+        keyword TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX task_logs_task ON task_logs(task_id, id);
+    `,
+  },
+];

@@ -1,0 +1,230 @@
+/**
+ * The TaskStore contract on SQLite (better-sqlite3: synchronous, so each statement and each
+ * transaction is atomic within the process; WAL + busy_timeout for a second process on the file).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FerryError } from '../../errors/ferry-error.js';
+import type { ListQuery, NewTask, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
+import { MIGRATIONS } from './migrations.js';
+
+interface TaskRow {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  status: TaskStatus;
+  migration_type: string;
+  migration_method: string;
+  spec: string;
+  error_code: string | null;
+  error_message: string | null;
+  progress: string | null;
+  attempt: number;
+  owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  deleted_at: number | null;
+}
+
+interface LogRow {
+  id: number;
+  task_id: string;
+  created_at: number;
+  level: 'INFO' | 'ERROR';
+  code: string;
+  message: string;
+  keyword: string;
+}
+
+function toRecord(r: TaskRow): TaskRecord {
+  return { ...r, spec: JSON.parse(r.spec) as TaskRecord['spec'], progress: r.progress ? (JSON.parse(r.progress) as TaskProgress) : null };
+}
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (err) {
+      if (err instanceof FerryError) throw err;
+      throw new FerryError('STORE_FAILED', `cannot open the SQLite store: ${(err as Error).message}`, { file: path }, { cause: err });
+    }
+  }
+
+  /** Versions applied, in order (for tests and the start-up log). */
+  appliedMigrations(): number[] {
+    return this.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all() as number[];
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const done = new Set(this.appliedMigrations());
+    const known = Math.max(0, ...MIGRATIONS.map((m) => m.version));
+    const newest = Math.max(0, ...done);
+    if (newest > known) {
+      throw new FerryError('STORE_FAILED', `the store was written by a newer Ferry (schema ${newest}, this version knows ${known})`);
+    }
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      })();
+    }
+  }
+
+  private wrap<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof FerryError) throw err;
+      throw new FerryError('STORE_FAILED', `task store failed to ${what}: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
+
+  createTask(t: NewTask, now: number): TaskRecord {
+    return this.wrap('create a task', () => {
+      try {
+        const row = this.db
+          .prepare(
+            `INSERT INTO tasks (id, project_id, name, description, status, migration_type, migration_method, target_id, spec, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'MIGRATING', ?, ?, ?, ?, ?, ?) RETURNING *`,
+          )
+          .get(t.id, t.project_id, t.name, t.description, t.migration_type, t.migration_method, t.spec.target.id, JSON.stringify(t.spec), now, now) as TaskRow;
+        return toRecord(row);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String((err as Error).message).includes('target_id')) {
+          throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.', { field: 'target_instance.id' });
+        }
+        throw err;
+      }
+    });
+  }
+
+  getTask(projectId: string, id: string, withDeleted = false): TaskRecord | null {
+    return this.wrap('read a task', () => {
+      const row = this.db.prepare(`SELECT * FROM tasks WHERE id = ? AND project_id = ?${withDeleted ? '' : ' AND deleted_at IS NULL'}`).get(id, projectId) as TaskRow | undefined;
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  getTaskById(id: string): TaskRecord | null {
+    return this.wrap('read a task', () => {
+      const row = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as TaskRow | undefined;
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  listTasks(projectId: string, q: ListQuery): { count: number; tasks: TaskRecord[] } {
+    return this.wrap('list tasks', () => {
+      const where = ['project_id = ?', 'deleted_at IS NULL'];
+      const args: unknown[] = [projectId];
+      if (q.name) {
+        where.push("instr(name, ?) > 0");
+        args.push(q.name);
+      }
+      const w = where.join(' AND ');
+      const count = this.db.prepare(`SELECT count(*) FROM tasks WHERE ${w}`).pluck().get(...args) as number;
+      const rows = this.db.prepare(`SELECT * FROM tasks WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as TaskRow[];
+      return { count, tasks: rows.map(toRecord) };
+    });
+  }
+
+  transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TransitionPatch, now: number): TaskRecord | null {
+    return this.wrap('change a task status', () => {
+      const sets = ['status = ?', 'updated_at = ?'];
+      const args: unknown[] = [to, now];
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined) continue;
+        sets.push(`${k} = ?`);
+        args.push(k === 'progress' && v !== null ? JSON.stringify(v) : v);
+      }
+      const row = this.db
+        .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING *`)
+        .get(...args, id, ...from) as TaskRow | undefined;
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  claim(id: string, owner: string, leaseUntil: number, now: number): TaskRecord | null {
+    return this.wrap('claim a task', () => {
+      const row = this.db
+        .prepare(
+          `UPDATE tasks SET owner = ?, lease_until = ?, updated_at = ?
+           WHERE id = ? AND status = 'MIGRATING' AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?) RETURNING *`,
+        )
+        .get(owner, leaseUntil, now, id, now) as TaskRow | undefined;
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): boolean {
+    return this.wrap('renew a lease', () => {
+      const r = this.db
+        .prepare(`UPDATE tasks SET lease_until = ?, progress = coalesce(?, progress), updated_at = ? WHERE id = ? AND owner = ? AND status IN ('MIGRATING', 'TERMINATING')`)
+        .run(leaseUntil, progress ? JSON.stringify(progress) : null, now, id, owner);
+      return r.changes === 1;
+    });
+  }
+
+  orphans(now: number): TaskRecord[] {
+    return this.wrap('find orphaned tasks', () => {
+      const rows = this.db
+        .prepare(`SELECT * FROM tasks WHERE status IN ('MIGRATING', 'TERMINATING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?) ORDER BY created_at`)
+        .all(now) as TaskRow[];
+      return rows.map(toRecord);
+    });
+  }
+
+  markDeleted(projectId: string, ids: string[], now: number): string[] {
+    return this.wrap('delete tasks', () =>
+      this.db.transaction(() => {
+        const out: string[] = [];
+        const stmt = this.db.prepare(
+          `UPDATE tasks SET deleted_at = ?, updated_at = ? WHERE id = ? AND project_id = ? AND deleted_at IS NULL AND status IN ('TERMINATED', 'SUCCESS', 'FAILED')`,
+        );
+        for (const id of ids) if (stmt.run(now, now, id, projectId).changes === 1) out.push(id);
+        return out;
+      })(),
+    );
+  }
+
+  appendLog(log: Omit<TaskLog, 'id'>): void {
+    this.wrap('write a task log', () => {
+      this.db
+        .prepare('INSERT INTO task_logs (task_id, created_at, level, code, message, keyword) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(log.task_id, log.created_at, log.level, log.code, log.message, JSON.stringify(log.keyword));
+    });
+  }
+
+  listLogs(taskId: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): { count: number; logs: TaskLog[] } {
+    return this.wrap('read task logs', () => {
+      const w = q.level ? 'task_id = ? AND level = ?' : 'task_id = ?';
+      const args: unknown[] = q.level ? [taskId, q.level] : [taskId];
+      const count = this.db.prepare(`SELECT count(*) FROM task_logs WHERE ${w}`).pluck().get(...args) as number;
+      const rows = this.db.prepare(`SELECT * FROM task_logs WHERE ${w} ORDER BY id LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as LogRow[];
+      return { count, logs: rows.map((r) => ({ ...r, keyword: JSON.parse(r.keyword) as string[] })) };
+    });
+  }
+
+  countByStatus(): Record<string, number> {
+    return this.wrap('count tasks', () => {
+      const rows = this.db.prepare('SELECT status, count(*) AS n FROM tasks WHERE deleted_at IS NULL GROUP BY status').all() as { status: string; n: number }[];
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
