@@ -1,0 +1,155 @@
+/**
+ * Reads one AOF file (plain RESP, or RDB preamble + RESP) from a ByteSource into import records.
+ *
+ * Mirrors Redis' loadSingleAppendOnlyFile: `#` annotation lines are skipped, SELECT sets the db of
+ * the commands after it (each file starts in db 0, as Redis gives each file a fresh fake client),
+ * MULTI ... EXEC becomes one TransactionRecord, and a short tail or dangling MULTI is AOF_TRUNCATED
+ * unless the caller accepts it (`truncated: 'load'`, only for the last file of a set).
+ */
+import { SHORT, type ByteSource } from '../io/byte-source.js';
+import { FerryError } from '../errors/ferry-error.js';
+import type { CommandRecord, TransactionRecord } from '../entry/entry.js';
+import type { ImportRecord } from '../pipeline/types.js';
+import { DEFAULT_RESP_LIMITS, readRespItem, type RespLimits } from './resp-command.js';
+import { refusedCommand } from './refused.js';
+
+export interface AofNotice {
+  kind: 'truncated' | 'refused';
+  file: string;
+  offset: number;
+  message: string;
+}
+
+export interface AofReadOptions {
+  /** What to do with an incomplete last command or an open MULTI at end of input. */
+  truncated?: 'error' | 'load';
+  /** False for every file of a multi-part set but the last: those must be whole. Default true. */
+  isLast?: boolean;
+  /** Commands in refused.ts: fail (default) or drop and report. */
+  refused?: 'error' | 'skip';
+  limits?: Partial<RespLimits>;
+  /** Truncations accepted and commands dropped are reported here. */
+  onNotice?: (n: AofNotice) => void;
+  /** Passed to the RDB parser for a preamble. */
+  checksum?: 'verify' | 'ignore';
+  inlineLimit?: number;
+  /** Records per yielded batch. */
+  batchSize?: number;
+}
+
+/** First fill when starting, and the least a retry asks for; retries double what they had. */
+const MIN_FILL = 64 * 1024;
+const DEFAULT_BATCH = 512;
+
+/** True when the bytes start like an RDB (REDIS or VALKEY magic): an RDB file or AOF preamble. */
+export function startsWithRdbMagic(head: Buffer): boolean {
+  return head.subarray(0, 5).toString('latin1') === 'REDIS' || head.subarray(0, 6).toString('latin1') === 'VALKEY';
+}
+
+interface OpenMulti {
+  db: number;
+  offset: number;
+  commands: CommandRecord[];
+}
+
+export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): AsyncGenerator<ImportRecord[]> {
+  const lim: RespLimits = { ...DEFAULT_RESP_LIMITS, ...opts.limits };
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  const acceptTruncated = opts.truncated === 'load' && opts.isLast !== false;
+
+  await src.fill(9);
+  if (src.offset === 0 && startsWithRdbMagic(src.buf.subarray(src.pos, src.pos + 9))) {
+    // The RDB parser reads the preamble on the same ByteSource and leaves it just past the RDB.
+    const { parseRdb } = await import('../rdb/parser.js');
+    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit })) yield batch;
+    src.commit();
+  }
+
+  let db = 0;
+  let multi: OpenMulti | null = null;
+  let batch: ImportRecord[] = [];
+
+  const handle = (argv: Buffer[], offset: number): void => {
+    const name = argv[0]!.length <= 7 ? argv[0]!.toString('latin1').toLowerCase() : '';
+    if (name === 'select') {
+      if (argv.length !== 2 || !/^[0-9]{1,9}$/.test(argv[1]!.toString('latin1'))) {
+        throw new FerryError('AOF_CORRUPT', 'SELECT without a valid db number', { file: src.name, offset });
+      }
+      db = Number(argv[1]!.toString('latin1'));
+      return;
+    }
+    if (name === 'multi') {
+      if (multi) throw new FerryError('AOF_CORRUPT', `MULTI inside the MULTI opened at offset ${multi.offset}`, { file: src.name, offset });
+      multi = { db, offset, commands: [] };
+      return;
+    }
+    if (name === 'exec') {
+      if (!multi) throw new FerryError('AOF_CORRUPT', 'EXEC without MULTI', { file: src.name, offset });
+      const open: OpenMulti = multi;
+      const rec: TransactionRecord = { kind: 'transaction', db: open.db, commands: open.commands, offset: open.offset };
+      batch.push(rec);
+      multi = null;
+      return;
+    }
+    if (name === 'discard') {
+      if (!multi) throw new FerryError('AOF_CORRUPT', 'DISCARD without MULTI', { file: src.name, offset });
+      multi = null;
+      return;
+    }
+    const refused = refusedCommand(argv);
+    if (refused !== null) {
+      const message = `command ${refused.toUpperCase()} is not replayed by an import`;
+      if (opts.refused !== 'skip') throw new FerryError('AOF_COMMAND_REFUSED', message, { file: src.name, offset });
+      opts.onNotice?.({ kind: 'refused', file: src.name, offset, message: `${message}; skipped` });
+      return;
+    }
+    const rec: CommandRecord = { kind: 'command', db, argv, offset };
+    if (multi) (multi as OpenMulti).commands.push(rec);
+    else batch.push(rec);
+  };
+
+  src.commit();
+  for (;;) {
+    let needMore = false;
+    try {
+      while (batch.length < batchSize) {
+        if (src.pos >= src.buf.length) {
+          needMore = true;
+          break;
+        }
+        const offset = src.offset;
+        const argv = readRespItem(src, lim);
+        src.commit();
+        if (argv) handle(argv, offset);
+      }
+    } catch (err) {
+      if (err !== SHORT) throw err;
+      src.rewind();
+      needMore = true;
+    }
+    if (batch.length) {
+      const out = batch;
+      batch = [];
+      yield out;
+    }
+    if (!needMore) continue;
+    if (!src.ended) {
+      await src.fill(Math.max(src.uncommitted * 2, MIN_FILL));
+      continue;
+    }
+    // End of input: everything there is has been buffered.
+    const tail = src.uncommitted;
+    const open = multi as OpenMulti | null;
+    if (tail === 0 && !open) return;
+    const offset = open ? open.offset : src.committedOffset;
+    const message = open
+      ? `the AOF ends inside the MULTI block opened at offset ${open.offset}`
+      : `the AOF ends inside a command (${tail} bytes after the last complete command)`;
+    if (!acceptTruncated) {
+      const hint = opts.isLast === false ? ' (only the last file of a multi-part AOF may be truncated)' : '';
+      throw new FerryError('AOF_TRUNCATED', message + hint, { file: src.name, offset });
+    }
+    opts.onNotice?.({ kind: 'truncated', file: src.name, offset, message: `${message}; the tail from offset ${offset} was dropped` });
+    return;
+  }
+}

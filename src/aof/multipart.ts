@@ -1,0 +1,31 @@
+/**
+ * Loads a Redis 7 multi-part AOF: the base (RDB or AOF) then the incr files in manifest order, each
+ * from its own stream. Only the last file may end truncated (as Redis' "AOF_TRUNCATED && !last_file").
+ */
+import { ByteSource } from '../io/byte-source.js';
+import { FerryError } from '../errors/ferry-error.js';
+import type { ImportRecord } from '../pipeline/types.js';
+import { readAof, type AofReadOptions } from './aof-reader.js';
+import { loadOrder, type Manifest } from './manifest.js';
+
+/** Opens one file the manifest names (a sibling in a directory, an archive entry, an object). */
+export type PartOpener = (file: string) => Promise<AsyncIterable<Buffer>>;
+
+export interface MultipartOptions extends AofReadOptions {
+  /** Called with each chunk's length as it is read (progress). */
+  onBytes?: (n: number) => void;
+  /** Shown in errors for parts: `<prefix>/<file>`. */
+  namePrefix?: string;
+}
+
+export async function* readMultipart(manifest: Manifest, open: PartOpener, opts: MultipartOptions = {}): AsyncGenerator<ImportRecord[]> {
+  const files = loadOrder(manifest);
+  if (files.length === 0) throw new FerryError('AOF_CORRUPT', 'the AOF manifest names no base or incr file', { file: opts.namePrefix });
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    const stream = await open(f.file);
+    const name = opts.namePrefix ? `${opts.namePrefix}/${f.file}` : f.file;
+    const src = new ByteSource(stream, { name, onBytes: opts.onBytes });
+    yield* readAof(src, { ...opts, isLast: i === files.length - 1 });
+  }
+}

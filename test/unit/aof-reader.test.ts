@@ -1,0 +1,135 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ByteSource } from '../../src/io/byte-source.js';
+import { readAof, type AofNotice, type AofReadOptions } from '../../src/aof/aof-reader.js';
+import { isFerryError } from '../../src/errors/ferry-error.js';
+import type { ImportRecord } from '../../src/pipeline/types.js';
+
+function resp(...argv: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
+  for (const a of argv) {
+    const b = Buffer.isBuffer(a) ? a : Buffer.from(a);
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+async function* chunks(buf: Buffer, cuts: number[]): AsyncGenerator<Buffer> {
+  let at = 0;
+  for (const c of cuts) {
+    yield buf.subarray(at, c);
+    at = c;
+  }
+  yield buf.subarray(at);
+}
+
+/** Every way the tests split input: whole, byte by byte, and in two at every boundary. */
+function splits(len: number): number[][] {
+  const out: number[][] = [[]];
+  out.push(Array.from({ length: Math.max(0, len - 1) }, (_, i) => i + 1));
+  for (let i = 1; i < len; i++) out.push([i]);
+  return out;
+}
+
+/** Flattens records to comparable text: `db:ARG ARG` for commands, `tx@db[...]` for transactions. */
+function show(recs: ImportRecord[]): string[] {
+  return recs.map((r) => {
+    if (r.kind === 'command') return `${r.db}:${r.argv.map((a) => a.toString('latin1')).join(' ')}@${r.offset}`;
+    if (r.kind === 'transaction') return `tx${r.db}@${r.offset}[${r.commands.map((c) => `${c.db}:${c.argv.join(' ')}`).join(';')}]`;
+    return r.kind;
+  });
+}
+
+async function readAll(buf: Buffer, cuts: number[], opts: AofReadOptions = {}): Promise<string[]> {
+  const out: ImportRecord[] = [];
+  for await (const b of readAof(new ByteSource(chunks(buf, cuts), { name: 't.aof' }), { batchSize: 3, ...opts })) out.push(...b);
+  return show(out);
+}
+
+const sample = Buffer.concat([
+  Buffer.from('#TS:1700000000\r\n'),
+  resp('SELECT', '0'),
+  resp('SET', 'k', 'v'),
+  resp('SELECT', '3'),
+  resp('RPUSH', 'l', 'a', Buffer.from([0, 13, 10, 255])),
+  Buffer.from('#TS:1700000001\r\n'),
+  resp('MULTI'),
+  resp('INCR', 'n'),
+  resp('SELECT', '4'),
+  resp('SET', 'x', ''),
+  resp('EXEC'),
+  resp('DEL', 'k'),
+]);
+
+test('plain AOF: annotations skipped, SELECT tracked, MULTI/EXEC grouped, at every split', async () => {
+  const expected = await readAll(sample, []);
+  assert.equal(expected.length, 4);
+  assert.match(expected[0]!, /^0:SET k v@\d+$/);
+  assert.match(expected[1]!, /^3:RPUSH l a /);
+  assert.match(expected[2]!, /^tx3@\d+\[3:INCR n;4:SET x \]$/);
+  assert.match(expected[3]!, /^4:DEL k@\d+$/);
+  assert.equal(Number(expected[0]!.split('@')[1]), sample.indexOf('*3\r\n$3\r\nSET'));
+  for (const cuts of splits(sample.length)) assert.deepEqual(await readAll(sample, cuts), expected, `cuts ${cuts.join(',')}`);
+});
+
+test('truncated last command: AOF_TRUNCATED with the offset, or dropped and reported with load', async () => {
+  const whole = Buffer.concat([resp('SET', 'a', '1'), resp('SET', 'b', '2')]);
+  const cutAt = resp('SET', 'a', '1').length;
+  for (let end = cutAt + 1; end < whole.length; end++) {
+    const part = whole.subarray(0, end);
+    for (const cuts of [[], [cutAt], [end - 1]]) {
+      await assert.rejects(readAll(part, cuts.filter((c) => c < end)), (e: unknown) => isFerryError(e, 'AOF_TRUNCATED') && e.context.offset === cutAt);
+      const notes: AofNotice[] = [];
+      const got = await readAll(part, cuts.filter((c) => c < end), { truncated: 'load', onNotice: (n) => notes.push(n) });
+      assert.deepEqual(got, ['0:SET a 1@0']);
+      assert.equal(notes.length, 1);
+      assert.equal(notes[0]!.offset, cutAt);
+    }
+  }
+});
+
+test('dangling MULTI: error at the MULTI offset; load drops the block; not last file must be whole', async () => {
+  const buf = Buffer.concat([resp('SET', 'a', '1'), resp('MULTI'), resp('SET', 'b', '2')]);
+  const multiAt = resp('SET', 'a', '1').length;
+  await assert.rejects(readAll(buf, []), (e: unknown) => isFerryError(e, 'AOF_TRUNCATED') && e.context.offset === multiAt);
+  assert.deepEqual(await readAll(buf, [], { truncated: 'load' }), ['0:SET a 1@0']);
+  await assert.rejects(readAll(buf, [], { truncated: 'load', isLast: false }), (e: unknown) => isFerryError(e, 'AOF_TRUNCATED'));
+});
+
+test('refused commands fail by default and are skipped and reported on request', async () => {
+  const buf = Buffer.concat([resp('SET', 'a', '1'), resp('flushall'), resp('SCRIPT', 'LOAD', 'return 1'), resp('SCRIPT', 'FLUSH')]);
+  await assert.rejects(readAll(buf, []), (e: unknown) => isFerryError(e, 'AOF_COMMAND_REFUSED') && e.context.offset === resp('SET', 'a', '1').length);
+  const notes: AofNotice[] = [];
+  const got = await readAll(buf, [], { refused: 'skip', onNotice: (n) => notes.push(n) });
+  assert.equal(got.length, 2);
+  assert.match(got[1]!, /^0:SCRIPT LOAD return 1/);
+  assert.deepEqual(notes.map((n) => n.kind), ['refused', 'refused']);
+});
+
+test('corrupt input is AOF_CORRUPT with the offset; lengths are limited before allocation', async () => {
+  const cases: [Buffer, number][] = [
+    [Buffer.concat([resp('SET', 'a', '1'), Buffer.from('+OK\r\n')]), 27],
+    [Buffer.from('*1\r\n$3\r\nSETxx'), 11],
+    [Buffer.from('*x\r\n'), 0],
+    [Buffer.from('*1\r\n$99999999999999\r\n'), 4],
+    [Buffer.from('*0\r\n'), 4],
+    [resp('EXEC'), 0],
+    [resp('SELECT', 'abc'), 0],
+  ];
+  for (const [buf, offset] of cases) {
+    await assert.rejects(readAll(buf, []), (e: unknown) => isFerryError(e, 'AOF_CORRUPT') && e.context.offset === offset, buf.toString('latin1'));
+  }
+  await assert.rejects(readAll(Buffer.from('*1\r\n$100\r\n'), [], { limits: { maxArgBytes: 10 } }), (e: unknown) => isFerryError(e, 'AOF_CORRUPT'));
+});
+
+test('a big argument parses linearly across many small chunks', async () => {
+  const big = Buffer.alloc(3 * 1024 * 1024, 7);
+  const buf = Buffer.concat([resp('SET', 'big', big), resp('SET', 'after', '1')]);
+  const cuts: number[] = [];
+  for (let i = 4096; i < buf.length; i += 4096) cuts.push(i);
+  const out: ImportRecord[] = [];
+  for await (const b of readAof(new ByteSource(chunks(buf, cuts), { name: 'big.aof' }))) out.push(...b);
+  assert.equal(out.length, 2);
+  const first = out[0]!;
+  assert.ok(first.kind === 'command' && first.argv[2]!.equals(big));
+});
