@@ -53,7 +53,7 @@ export interface TaskRecord {
   error_code: string | null;
   error_message: string | null;
   progress: TaskProgress | null;
-  /** Runs started so far (1 on the first run; crash recovery increments it). */
+  /** Runs started so far: 0 until a runner claims it; every claim (first run or re-run after a crash) adds 1. */
   attempt: number;
   /** Runner that holds the task and until when (ms); null when nobody runs it. */
   owner: string | null;

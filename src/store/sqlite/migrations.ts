@@ -26,7 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
         error_code TEXT,
         error_message TEXT,
         progress TEXT,
-        attempt INTEGER NOT NULL DEFAULT 1,
+        attempt INTEGER NOT NULL DEFAULT 0,
         owner TEXT,
         lease_until INTEGER,
         created_at INTEGER NOT NULL,

@@ -104,7 +104,7 @@ export class SqliteTaskStore implements TaskStore {
         return toRecord(row);
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String((err as Error).message).includes('target_id')) {
-          throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.', { field: 'target_instance.id' });
+          throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.');
         }
         throw err;
       }
@@ -160,7 +160,7 @@ export class SqliteTaskStore implements TaskStore {
     return this.wrap('claim a task', () => {
       const row = this.db
         .prepare(
-          `UPDATE tasks SET owner = ?, lease_until = ?, updated_at = ?
+          `UPDATE tasks SET owner = ?, lease_until = ?, updated_at = ?, attempt = attempt + 1
            WHERE id = ? AND status = 'MIGRATING' AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?) RETURNING *`,
         )
         .get(owner, leaseUntil, now, id, now) as TaskRow | undefined;
