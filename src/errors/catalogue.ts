@@ -56,6 +56,7 @@ export const CATALOGUE = {
   // --- service API (DCS codes as documented; see docs/errors.md) ---
   REQUEST_EMPTY_BODY: { http: 400, dcs: 'DCS.4004', retryable: false, summary: 'A request that needs a JSON body came without one.' },
   REQUEST_BAD_JSON: { http: 400, dcs: 'DCS.4005', retryable: false, summary: 'The request body is not valid JSON.' },
+  REQUEST_TOO_LARGE: { http: 413, dcs: 'APIGW.0201', retryable: false, summary: 'The request body is above the 12 MB limit.' },
   ROUTE_NOT_FOUND: { http: 404, dcs: 'DCS.4001', retryable: false, summary: 'No API route has this path.' },
   METHOD_NOT_ALLOWED: { http: 405, dcs: 'DCS.5001', retryable: false, summary: 'The path exists but not with this HTTP method.' },
   TASK_NOT_FOUND: { http: 400, dcs: 'DCS.4133', retryable: false, summary: 'No migration task with this id in this project.' },
