@@ -83,7 +83,7 @@ test('zset listpack: members and scores equal ZRANGE WITHSCORES', async () => {
   await client.zadd('z', ...scores.flatMap((s, i) => [s, `m${i}`]));
   assert.equal(await client.call('OBJECT', 'ENCODING', 'z'), 'listpack');
   const got = listpackEntries(await blobOf('z', 17)).map(String);
-  const want = await client.zrange('z', 0, -1, 'WITHSCORES');
+  const want = await client.zrange('z', '0', '-1', 'WITHSCORES');
   assert.equal(got.length, want.length);
   for (let i = 0; i < want.length; i += 2) {
     assert.equal(got[i], want[i]);
