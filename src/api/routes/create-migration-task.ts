@@ -1,0 +1,19 @@
+/** CreateMigrationTask: POST /v2/{project_id}/migration-task (backup import only). */
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+import { errorResponses, ProjectParams } from '../schemas/common.js';
+import { CreateTaskBody, CreateTaskResponse, type CreateTaskBodyT } from '../schemas/tasks.js';
+
+export function createMigrationTask(app: FastifyInstance, d: ApiDeps): void {
+  app.post<{ Params: { project_id: string }; Body: CreateTaskBodyT }>(
+    '/v2/:project_id/migration-task',
+    {
+      config: { requiresBody: true },
+      schema: { operationId: 'CreateMigrationTask', tags: ['migration-task'], params: ProjectParams, body: CreateTaskBody, response: { 200: CreateTaskResponse, ...errorResponses } },
+    },
+    async (req) => {
+      const t = await d.service.create(req.params.project_id, req.body);
+      return { id: t.id, name: t.name, status: t.status, error: t.error_message ?? '' };
+    },
+  );
+}
