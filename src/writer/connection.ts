@@ -1,0 +1,196 @@
+/**
+ * One socket to one Redis node: RESP out through an `Outbox` (writes coalesced per tick), replies in
+ * through `RespDecoder`, matched FIFO with what was sent. No retry logic here (node-writer.ts owns
+ * that); this file only knows bytes, order and the handshake (AUTH, SELECT).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { FerryError } from '../errors/ferry-error.js';
+import { Outbox, RespEncoder, type Arg } from '../resp/encoder.js';
+import { RespDecoder, ReplyError, type Reply } from '../resp/decoder.js';
+import type { HostPort, TargetSpec } from './target-spec.js';
+
+/** What was sent and is waiting for its reply. `onReply` runs in reply order. */
+export interface Sent {
+  parts: Buffer[];
+  bytes: number;
+  onReply: (r: Reply, s: Sent) => void;
+  /** For awaited calls: runs when the connection closes before the reply. */
+  onLost?: () => void;
+}
+
+/** Flush as soon as this much is pending, without waiting for the end of the tick. */
+const FLUSH_BYTES = 256 * 1024;
+
+export class Connection {
+  readonly enc = new RespEncoder();
+  private readonly out = new Outbox();
+  private readonly fifo: Sent[] = [];
+  private head = 0;
+  private flushScheduled = false;
+  private readonly dec: RespDecoder;
+  closed = false;
+  closeError: Error | null = null;
+  /** Called once when the socket closes (after an error or end). */
+  onClose: ((err: Error | null) => void) | null = null;
+  /** Called when the socket's own buffer drained (`drain`). */
+  onDrain: (() => void) | null = null;
+  /** True while the socket buffer is above its high-water mark. */
+  congested = false;
+
+  private constructor(readonly addr: HostPort, private readonly sock: net.Socket) {
+    this.dec = new RespDecoder((r) => this.reply(r));
+    sock.setNoDelay(true);
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        this.dec.feed(chunk);
+      } catch (err) {
+        this.destroy(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    sock.on('drain', () => {
+      this.congested = false;
+      this.onDrain?.();
+    });
+    sock.on('error', (err) => {
+      this.closeError ??= err;
+    });
+    sock.on('close', () => {
+      this.closed = true;
+      for (let i = this.head; i < this.fifo.length; i++) this.fifo[i]!.onLost?.();
+      this.onClose?.(this.closeError);
+    });
+  }
+
+  /** Connects and authenticates; `db` selects a database when not 0. */
+  static async open(addr: HostPort, spec: TargetSpec, db = 0): Promise<Connection> {
+    const sock = await connectSocket(addr, spec);
+    const c = new Connection(addr, sock);
+    try {
+      if (spec.password !== undefined || spec.username !== undefined) {
+        const args = spec.username ? ['AUTH', spec.username, spec.password ?? ''] : ['AUTH', spec.password ?? ''];
+        const r = await c.call(args);
+        if (r instanceof ReplyError) {
+          throw new FerryError('TARGET_AUTH', `target ${addr.host}:${addr.port} refused the credentials: ${r.message}`, { field: 'password' });
+        }
+      }
+      if (db) {
+        const r = await c.call(['SELECT', db]);
+        if (r instanceof ReplyError) throw new FerryError('TARGET_DB_UNSUPPORTED', `target refused SELECT ${db}: ${r.message}`, { field: 'db' });
+      }
+    } catch (err) {
+      c.destroy();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Queues a command built from `args`. */
+  send(args: readonly Arg[], onReply: (r: Reply, s: Sent) => void): Sent {
+    const { parts, bytes } = this.enc.command(args);
+    const s: Sent = { parts, bytes, onReply };
+    this.sendSent(s);
+    return s;
+  }
+
+  /** Queues already-encoded bytes (a resend, or a command encoded by the caller). */
+  sendSent(s: Sent): void {
+    if (this.closed) throw new FerryError('TARGET_CONNECTION_LOST', `connection to ${this.addr.host}:${this.addr.port} is closed`);
+    this.fifo.push(s);
+    this.out.push(s.parts);
+    if (this.out.bytes >= FLUSH_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** One command, awaited (handshakes, probes, rare control commands; never the hot path). */
+  call(args: readonly Arg[]): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(this.lostError());
+        return;
+      }
+      const s = this.send(args, (r) => resolve(r));
+      s.onLost = () => reject(this.lostError());
+    });
+  }
+
+  private lostError(): FerryError {
+    const why = this.closeError?.message ?? 'closed by peer';
+    return new FerryError('TARGET_CONNECTION_LOST', `connection to ${this.addr.host}:${this.addr.port} lost: ${why}`);
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.out.empty || this.closed) return;
+    const chunks = this.out.take();
+    this.sock.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.sock.write(c);
+    this.sock.uncork();
+    if (!ok) this.congested = true;
+  }
+
+  /** Replies still expected. */
+  get pending(): number {
+    return this.fifo.length - this.head;
+  }
+
+  /** The sent-but-unanswered records, oldest first (used to resend after a reconnect). */
+  unanswered(): Sent[] {
+    return this.fifo.slice(this.head);
+  }
+
+  private reply(r: Reply): void {
+    const s = this.fifo[this.head];
+    if (!s) {
+      this.destroy(new FerryError('TARGET_PROTOCOL', `reply from ${this.addr.host}:${this.addr.port} with no command waiting`));
+      return;
+    }
+    this.fifo[this.head] = undefined as unknown as Sent;
+    this.head++;
+    if (this.head > 4096 && this.head * 2 > this.fifo.length) {
+      this.fifo.splice(0, this.head);
+      this.head = 0;
+    }
+    s.onReply(r, s);
+  }
+
+  destroy(err?: Error): void {
+    if (err) this.closeError ??= err;
+    this.sock.destroy();
+  }
+
+  /** Closes politely after everything was answered. */
+  async quit(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    const closed = new Promise<void>((r) => this.sock.once('close', () => r()));
+    this.sock.end();
+    const t = setTimeout(() => this.sock.destroy(), 2000);
+    await closed;
+    clearTimeout(t);
+  }
+}
+
+function connectSocket(addr: HostPort, spec: TargetSpec): Promise<net.Socket> {
+  const timeout = spec.connectTimeoutMs ?? 5000;
+  return new Promise((resolve, reject) => {
+    const opts = { host: addr.host, port: addr.port };
+    const sock = spec.tls ? tls.connect({ ...opts, servername: net.isIP(addr.host) ? undefined : addr.host }) : net.connect(opts);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(new FerryError('TARGET_UNREACHABLE', `cannot connect to ${addr.host}:${addr.port}: ${err.message}`, { field: 'target' }));
+    };
+    const timer = setTimeout(() => fail(new Error(`no connection after ${timeout} ms`)), timeout);
+    sock.once('error', fail);
+    sock.once(spec.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      sock.off('error', fail);
+      resolve(sock);
+    });
+  });
+}

@@ -1,0 +1,369 @@
+/**
+ * A pipelined writer to one Redis node: bounded in-flight commands and bytes, backpressure as
+ * "undefined when accepted, a Promise when the caller must wait", replies matched FIFO with the item
+ * (and so the key) they belong to, SELECT inserted when the db changes, and recovery from a dropped
+ * connection that re-sends only what is safe to send twice.
+ */
+import { FerryError } from '../errors/ferry-error.js';
+import { RespEncoder, type Arg } from '../resp/encoder.js';
+import { ReplyError, type Reply } from '../resp/decoder.js';
+import { Connection, type Sent } from './connection.js';
+import type { HostPort, TargetSpec } from './target-spec.js';
+
+/**
+ * What a group of commands belongs to (one key's writes). `replay` says what may be re-sent after a
+ * reconnect: `idempotent` commands alone (RESTORE REPLACE ABSTTL, SET, MSET); `group` only by sending
+ * all `items` again from the first (DEL + rebuild, held in memory); `never` (a big streamed key or a
+ * non-idempotent AOF command): the import fails naming the key.
+ */
+export interface Owner {
+  key: Buffer;
+  db: number;
+  replay: 'idempotent' | 'group' | 'never';
+  items: Item[] | null;
+  acked: number;
+}
+
+export interface Item extends Sent {
+  /** Db the command runs in; -1 when it does not matter (keyless). */
+  db: number;
+  owner: Owner | null;
+  /** Sent after ASKING (cluster, during a slot migration). */
+  asking: boolean;
+  redirects: number;
+  /** Extra reply hook (rare: EXISTS checks); called before the writer's handler. */
+  hook?: (r: Reply, item: Item) => void;
+  /** Routing key (cluster), null for keyless commands. */
+  key?: Buffer | null;
+  /** SELECT / ASKING added by the writer itself (never re-sent: transmit() adds them again). */
+  internal?: boolean;
+}
+
+export interface NodeLimits {
+  maxInflightCommands: number;
+  maxInflightBytes: number;
+}
+
+export const DEFAULT_LIMITS: NodeLimits = { maxInflightCommands: 20_000, maxInflightBytes: 64 * 1024 * 1024 };
+
+/** How long and how often to try to reconnect before the import fails (bounded, never forever). */
+const RECONNECT_DELAYS_MS = [50, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000, 2000, 2000, 2000];
+
+export type ReplyHandler = (item: Item, reply: Reply, node: NodeWriter) => void;
+
+export class NodeWriter {
+  conn: Connection | null = null;
+  private curDb = 0;
+  inflightCommands = 0;
+  inflightBytes = 0;
+  /** Items accepted while reconnecting; sent once the connection is back. */
+  private backlog: Item[] = [];
+  private waiter: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  private idleWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private reconnecting = false;
+  private closing = false;
+  fatal: FerryError | null = null;
+  runId: string | null = null;
+  reconnects = 0;
+
+  constructor(
+    readonly addr: HostPort,
+    private readonly spec: TargetSpec,
+    private readonly handler: ReplyHandler,
+    private readonly limits: NodeLimits = DEFAULT_LIMITS,
+    private readonly onFatal: (e: FerryError) => void = () => {},
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
+
+  get name(): string {
+    return `${this.addr.host}:${this.addr.port}`;
+  }
+
+  async connect(): Promise<void> {
+    this.attach(await Connection.open(this.addr, this.spec));
+    this.runId = await this.readRunId();
+  }
+
+  private attach(c: Connection): void {
+    this.conn = c;
+    this.curDb = 0;
+    c.onDrain = () => this.maybeRelease();
+    c.onClose = (err) => this.lost(c, err);
+  }
+
+  private async readRunId(): Promise<string | null> {
+    const r = await this.conn!.call(['INFO', 'server']);
+    if (!Buffer.isBuffer(r)) return null;
+    const m = /run_id:([0-9a-f]+)/.exec(r.toString('latin1'));
+    return m ? m[1]! : null;
+  }
+
+  /** Builds an item for `args` (encoded once; the same bytes serve a resend). */
+  item(args: readonly Arg[], db: number, owner: Owner | null): Item {
+    // Items are encoded with this node's encoder if connected, else a scratch one; the bytes are portable.
+    const enc = this.conn?.enc ?? SCRATCH.enc;
+    const { parts, bytes } = enc.command(args);
+    return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP };
+  }
+
+  /** Sends an item. Returns undefined when more may be sent now, or a Promise to await first. */
+  write(item: Item): Promise<void> | undefined {
+    if (this.fatal) throw this.fatal;
+    this.inflightCommands++;
+    this.inflightBytes += item.bytes;
+    if (this.reconnecting || !this.conn) this.backlog.push(item);
+    else this.transmit(item);
+    return this.pressure();
+  }
+
+  private pressure(): Promise<void> | undefined {
+    const over =
+      this.inflightCommands >= this.limits.maxInflightCommands ||
+      this.inflightBytes >= this.limits.maxInflightBytes ||
+      this.reconnecting ||
+      (this.conn?.congested ?? false);
+    if (!over) return undefined;
+    if (!this.waiter) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => {});
+      this.waiter = { promise, resolve, reject };
+    }
+    return this.waiter.promise;
+  }
+
+  private transmit(item: Item): void {
+    const c = this.conn!;
+    if (item.db >= 0 && item.db !== this.curDb) {
+      const sel = this.item(['SELECT', item.db], -1, null);
+      sel.internal = true;
+      this.inflightCommands++;
+      this.inflightBytes += sel.bytes;
+      sel.onReply = this.onItemReply;
+      c.sendSent(sel);
+      this.curDb = item.db;
+    }
+    if (item.asking) {
+      const ask = this.item(['ASKING'], -1, null);
+      ask.internal = true;
+      this.inflightCommands++;
+      this.inflightBytes += ask.bytes;
+      ask.onReply = this.onItemReply;
+      c.sendSent(ask);
+    }
+    item.onReply = this.onItemReply;
+    c.sendSent(item);
+  }
+
+  private readonly onItemReply = (r: Reply, s: Sent): void => {
+    const item = s as Item;
+    this.inflightCommands--;
+    this.inflightBytes -= item.bytes;
+    if (item.internal) {
+      if (r instanceof ReplyError) this.fail(new FerryError('TARGET_REPLY_ERROR', `target ${this.name} refused ${this.describeInternal(item)}: ${r.message}`));
+    } else if (item.hook) {
+      item.hook(r, item);
+    } else {
+      if (item.owner && !(r instanceof ReplyError)) item.owner.acked++;
+      this.handler(item, r, this);
+    }
+    this.maybeRelease();
+  };
+
+  private describeInternal(item: Item): string {
+    return (item.parts[0]?.toString('latin1', 0, 40) ?? '').replace(/\r\n/g, ' ').trim();
+  }
+
+  private maybeRelease(): void {
+    if (this.waiter && !this.reconnecting && !(this.conn?.congested ?? false) &&
+      this.inflightCommands <= this.limits.maxInflightCommands / 2 && this.inflightBytes <= this.limits.maxInflightBytes / 2) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve();
+    }
+    if (this.inflightCommands === 0 && this.idleWaiters.length) {
+      const ws = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of ws) w.resolve();
+    }
+  }
+
+  /** Resolves when every sent command was answered. */
+  idle(): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.inflightCommands === 0) return Promise.resolve();
+    this.conn?.flush();
+    return new Promise((resolve, reject) => this.idleWaiters.push({ resolve, reject }));
+  }
+
+  /** Stops the writer with an error; every waiter is rejected. */
+  fail(err: FerryError): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.waiter?.reject(err);
+    this.waiter = null;
+    for (const w of this.idleWaiters) w.reject(err);
+    this.idleWaiters = [];
+    for (const r of this.lostRequests) r(err);
+    this.lostRequests.clear();
+    this.onFatal(err);
+    this.conn?.destroy();
+  }
+
+  private lost(c: Connection, err: Error | null): void {
+    if (this.closing || this.fatal || c !== this.conn) return;
+    const unanswered = c.unanswered() as Item[];
+    this.conn = null;
+    // Internal SELECT/ASKING are re-issued by transmit(); drop them from the resend list.
+    const items: Item[] = [];
+    for (const it of unanswered) {
+      this.inflightCommands--;
+      this.inflightBytes -= it.bytes;
+      if (it.internal) continue;
+      items.push(it);
+    }
+    const why = err?.message ?? 'closed by peer';
+    if (!items.length && !this.backlog.length) {
+      // Nothing lost; reconnect lazily but still now, so the next write finds a connection.
+      this.log(`connection to ${this.name} closed (${why}); reconnecting`);
+    } else {
+      this.log(`connection to ${this.name} lost with ${items.length} unanswered commands (${why}); reconnecting`);
+    }
+    let resend: Item[];
+    try {
+      resend = this.resendPlan(items);
+    } catch (e) {
+      this.fail(e as FerryError);
+      return;
+    }
+    for (const it of resend) {
+      this.inflightCommands++;
+      this.inflightBytes += it.bytes;
+    }
+    this.backlog = resend.concat(this.backlog);
+    void this.reconnect(why);
+  }
+
+  /** Which unanswered items may be sent again, and in what form (groups from their first command). */
+  private resendPlan(items: Item[]): Item[] {
+    const out: Item[] = [];
+    const expanded = new Set<Owner>();
+    for (const it of items) {
+      const o = it.owner;
+      if (!o || o.replay === 'idempotent') {
+        out.push(it);
+        continue;
+      }
+      if (expanded.has(o)) continue;
+      if (o.replay === 'group' && o.items) {
+        // DEL + rebuild from the start: the whole batch is still in memory.
+        expanded.add(o);
+        o.acked = 0;
+        for (const x of o.items) {
+          x.redirects = 0;
+          out.push(x);
+        }
+        continue;
+      }
+      throw new FerryError(
+        'TARGET_CONNECTION_LOST',
+        `connection to ${this.name} dropped while key was being written in pieces that cannot be re-sent safely`,
+        { key: o.key.toString('utf8') },
+      );
+    }
+    return out;
+  }
+
+  /** True while a connection is being (re-)established. */
+  get connecting(): boolean {
+    return this.reconnecting;
+  }
+
+  /** Starts connecting (a node learned from a redirection); writes queue until it is up. */
+  connectInBackground(): void {
+    if (this.conn || this.reconnecting) return;
+    void this.reconnect('new node');
+  }
+
+  private async reconnect(why: string): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    let lastErr: unknown = null;
+    for (const delay of RECONNECT_DELAYS_MS) {
+      if (this.closing || this.fatal) return;
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        const c = await Connection.open(this.addr, this.spec);
+        const prevRunId = this.runId;
+        this.attach(c);
+        const runId = await this.readRunId();
+        if (prevRunId && runId && runId !== prevRunId) {
+          this.fail(new FerryError('TARGET_CONNECTION_LOST',
+            `target ${this.name} restarted during the import (run_id changed): keys already written may be lost; run the import again`));
+          return;
+        }
+        if (prevRunId) this.reconnects++;
+        this.runId = runId ?? prevRunId;
+        this.reconnecting = false;
+        const backlog = this.backlog;
+        this.backlog = [];
+        for (const it of backlog) this.transmit(it);
+        this.log(`reconnected to ${this.name}; re-sent ${backlog.length} commands`);
+        this.maybeRelease();
+        return;
+      } catch (err) {
+        lastErr = err;
+        if (err instanceof FerryError && err.code === 'TARGET_AUTH') break;
+      }
+    }
+    const detail = lastErr instanceof Error ? lastErr.message : String(lastErr);
+    this.fail(new FerryError('TARGET_CONNECTION_LOST', `connection to ${this.name} lost (${why}) and could not be re-established: ${detail}`));
+  }
+
+  /**
+   * One awaited command in the pipeline's order and db (EXISTS before a rewrite under --conflict
+   * skip, FUNCTION LOAD...). Not for the hot path. Re-sent after a reconnect like idempotent items.
+   */
+  request(args: readonly Arg[], db: number): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const it = this.item(args, db, null);
+      it.hook = (r) => resolve(r);
+      try {
+        void this.write(it);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      this.lostRequests.add(reject);
+      const done = it.hook;
+      it.hook = (r, x) => {
+        this.lostRequests.delete(reject);
+        done(r, x);
+      };
+    });
+  }
+
+  /** Awaited requests to reject if the writer fails. */
+  private readonly lostRequests = new Set<(e: Error) => void>();
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const c = this.conn;
+    this.conn = null;
+    if (c) await c.quit();
+  }
+
+  destroy(): void {
+    this.closing = true;
+    this.conn?.destroy();
+    this.conn = null;
+  }
+}
+
+const NOOP = (): void => {};
+/** Encoder used to build items before any connection exists. */
+const SCRATCH = { enc: new RespEncoder() };

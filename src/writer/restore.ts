@@ -1,0 +1,80 @@
+/**
+ * RESTORE payloads built from the raw value bytes an RDB holds (formats reference §2): the type byte
+ * and value bytes pass through untouched, followed by a footer (RDB version, CRC-64). The footer
+ * version is the lowest the type needs (§2.4), so a target that reads the type accepts it even when
+ * it is older than the file; whether the target reads it at all is `acceptsFooter`'s question.
+ */
+import type { Entry } from '../entry/entry.js';
+import { Crc64 } from '../rdb/crc64.js';
+import type { Arg } from '../resp/encoder.js';
+
+/** KEY_META opcode, which precedes the type byte in a Redis 8.6+ DUMP payload. */
+const KEY_META = 0xf3;
+
+/** Lowest RDB version that defines `typeByte` (formats reference §2.4); null for types no target reads. */
+export function minRdbForType(typeByte: number, magic: 'REDIS' | 'VALKEY'): number | null {
+  if (typeByte <= 4) return 1;
+  if (typeByte === 5 || typeByte === 7) return 8;
+  if (typeByte >= 9 && typeByte <= 12) return 2;
+  if (typeByte === 13) return 4;
+  if (typeByte === 14) return 7;
+  if (typeByte === 15) return 9;
+  if (typeByte >= 16 && typeByte <= 19) return 10;
+  if (typeByte === 20 || typeByte === 21) return 11;
+  if (typeByte === 22 || typeByte === 23) return magic === 'VALKEY' ? (typeByte === 22 ? 80 : 81) : 12;
+  if (typeByte === 24 || typeByte === 25) return 12;
+  if (typeByte === 26) return 13;
+  return null; // 6 (pre-GA module) and anything unknown
+}
+
+/** Footer version for an entry: its type's minimum, raised to 13 when KEY_META leads the payload. */
+export function footerVersion(entry: Entry): number | null {
+  const v = minRdbForType(entry.typeByte, entry.source.magic);
+  if (v === null) return null;
+  return entry.keyMeta ? Math.max(v, 13) : v;
+}
+
+/** Payload length in bytes for a given entry (what proto-max-bulk-len is compared with). */
+export function payloadLength(entry: Entry): number {
+  return (entry.keyMeta ? 1 + entry.keyMeta.length : 0) + 1 + (entry.raw?.length ?? entry.rawSize) + 10;
+}
+
+/**
+ * The payload as pieces (head, raw value, footer) so a big value is never copied: the encoder sends
+ * `raw` as its own chunk. `entry.raw` must be set.
+ */
+export function restorePayload(entry: Entry, version: number): Buffer[] {
+  const raw = entry.raw!;
+  const head = entry.keyMeta ? Buffer.concat([Buffer.from([KEY_META]), entry.keyMeta, Buffer.from([entry.typeByte])]) : TYPE_BYTES[entry.typeByte]!;
+  const footer = Buffer.allocUnsafe(10);
+  footer.writeUInt16LE(version, 0);
+  const crc = new Crc64().update(head).update(raw).update(footer, 0, 2);
+  footer.writeUInt32LE(crc.lo >>> 0, 2);
+  footer.writeUInt32LE(crc.hi >>> 0, 6);
+  return [head, raw, footer];
+}
+
+const TYPE_BYTES: Buffer[] = Array.from({ length: 256 }, (_, i) => Buffer.from([i]));
+
+export interface RestoreFlags {
+  replace: boolean;
+  /** Target supports ABSTTL (5.0+); otherwise a relative TTL is computed from `now`. */
+  absTtl: boolean;
+  now: number;
+}
+
+/** `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]`. */
+export function restoreArgs(entry: Entry, version: number, f: RestoreFlags): Arg[] {
+  const args: Arg[] = ['RESTORE', entry.key];
+  if (entry.expireAt === null) args.push('0');
+  else if (f.absTtl) args.push(entry.expireAt);
+  else args.push(Math.max(1, entry.expireAt - f.now));
+  args.push(restorePayload(entry, version));
+  if (f.replace) args.push('REPLACE');
+  if (f.absTtl) {
+    if (entry.expireAt !== null) args.push('ABSTTL');
+    if (entry.idle !== null) args.push('IDLETIME', entry.idle);
+    else if (entry.freq !== null) args.push('FREQ', entry.freq);
+  }
+  return args;
+}
