@@ -1,7 +1,7 @@
 /**
  * The "no configuration at all" start: a project with a token and an AK/SK generated once and kept
  * in <data_dir>/bootstrap.json (mode 0600, so a restart keeps them), local buckets = the folders
- * under <data_dir>/buckets, and the local Redis at 127.0.0.1:6379 registered when it answers.
+ * under <data_dir>/buckets whose names are valid bucket names, and the local Redis at 127.0.0.1:6379 registered when it answers.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import type { Config } from './schema.js';
 import { pingRedis } from './ping-redis.js';
+import { isValidBucketName } from '../source/bucket-config.js';
 
 export interface Bootstrap {
   project_id: string;
@@ -56,7 +57,7 @@ export async function applyEmbeddedDefaults(config: Config): Promise<EmbeddedRes
   const bucketsDir = join(config.dataDir, 'buckets');
   mkdirSync(join(bucketsDir, 'default'), { recursive: true });
   const buckets = readdirSync(bucketsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && isValidBucketName(d.name))
     .map((d) => ({ name: d.name, path: join(bucketsDir, d.name) }));
 
   const localRedis = await pingRedis(LOCAL_REDIS.host, LOCAL_REDIS.port, 500);

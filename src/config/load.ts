@@ -10,6 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { FerryError } from '../errors/ferry-error.js';
 import { parseAddrs } from '../writer/target-spec.js';
+import { isLocalBucket, parseBucketConfig, type BucketConfig } from '../source/bucket-config.js';
 import { ConfigFileSchema, type Config, type ConfigFile } from './schema.js';
 
 export interface LoadOptions {
@@ -108,7 +109,16 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
     }
   });
 
-  const buckets = (c.buckets ?? []).map((b) => ('path' in b ? { ...b, path: resolve(cwd, b.path) } : b));
+  const buckets = (c.buckets ?? []).map((raw, i) => {
+    let b: BucketConfig;
+    try {
+      b = parseBucketConfig(raw, `buckets[${i}]`);
+    } catch (err) {
+      const e = err as FerryError;
+      return bad(String(e.context?.field ?? `buckets[${i}]`), e.message.replace(/ \(field [^)]*\)$/, ''));
+    }
+    return isLocalBucket(b) ? { ...b, path: resolve(cwd, b.path) } : b;
+  });
   unique(buckets.map((b) => b.name), 'buckets[].name', bad);
 
   const t = c.tasks ?? {};

@@ -3,6 +3,7 @@
  * docs/configuration.md describes it. Field names are snake_case like the DCS API they serve.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import type { BucketConfig } from '../source/bucket-config.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' });
 
@@ -32,21 +33,6 @@ export const InstanceSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const LocalBucketSchema = Type.Object({ name: Id, path: Type.String({ minLength: 1 }) }, { additionalProperties: false });
-export const S3BucketSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1 }),
-    endpoint: Type.String({ minLength: 1 }),
-    region: Type.Optional(Type.String()),
-    access_key: Type.Optional(Type.String()),
-    secret_key: Type.Optional(Type.String()),
-    path_style: Type.Optional(Type.Boolean()),
-    /** Key prefix inside the bucket (optional). */
-    prefix: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-
 export const ConfigFileSchema = Type.Object(
   {
     listen: Type.Optional(Type.String({ pattern: '^(\\[[^\\]]+\\]|[^:]+):\\d{1,5}$' })),
@@ -56,7 +42,8 @@ export const ConfigFileSchema = Type.Object(
     log_level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
     projects: Type.Optional(Type.Array(ProjectSchema)),
     instances: Type.Optional(Type.Array(InstanceSchema)),
-    buckets: Type.Optional(Type.Array(Type.Union([LocalBucketSchema, S3BucketSchema]))),
+    /** Local `{name, path}` or S3/OBS `{name, endpoint, region, access_key, secret_key, path_style}`: checked by source/bucket-config.ts. */
+    buckets: Type.Optional(Type.Array(Type.Unknown())),
     tasks: Type.Optional(
       Type.Object(
         {
@@ -79,9 +66,7 @@ export const ConfigFileSchema = Type.Object(
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 export type ProjectConfig = Static<typeof ProjectSchema>;
 export type InstanceConfig = Static<typeof InstanceSchema>;
-export type LocalBucketConfig = Static<typeof LocalBucketSchema>;
-export type S3BucketConfig = Static<typeof S3BucketSchema>;
-export type BucketConfig = LocalBucketConfig | S3BucketConfig;
+export type { BucketConfig, LocalBucketConfig, S3BucketConfig } from '../source/bucket-config.js';
 
 /** The validated, defaulted configuration the service runs with (passed in, never global). */
 export interface Config {
