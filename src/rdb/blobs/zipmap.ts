@@ -1,7 +1,7 @@
 /**
  * Zipmap decoder (Redis src/zipmap.c; RDB type 9, hashes written by Redis <= 2.4).
  *
- * Layout: 1-byte count (valid when < 254), then per pair: len, field, len, 1-byte `free`, value,
+ * Layout: 1-byte count (254 = not counted), then per pair: len, field, len, 1-byte `free`, value,
  * `free` unused bytes; then 0xFF. A len is one byte when < 254, else 0xFE + uint32 (host order, which
  * was little-endian on every machine that wrote these files). Checks mirror zipmapValidateIntegrity.
  */
@@ -34,12 +34,12 @@ export function zipmapPairs(blob: Buffer, ctx: BlobContext = {}): Buffer[] {
     // Value length, free byte, value, free bytes.
     if (p >= end) throw corrupt(ctx, p, `zipmap: field ${out.length / 2 | 0} has no value before the end byte at ${end}`);
     len = blob[p];
-    if (len === BIGLEN) {
+    // As in zipmapDecodeLength, any byte >= 254 here announces a 4-byte length (0xFF only ends the
+    // map where a field would start); writers only ever use 0xFE, but this is what Redis loads.
+    if (len >= BIGLEN) {
       if (p + 5 > end) throw corrupt(ctx, p, `zipmap: 5-byte value length at ${p} runs past the end byte at ${end}`);
       len = (blob[p + 1] | (blob[p + 2] << 8) | (blob[p + 3] << 16) | (blob[p + 4] << 24)) >>> 0;
       p += 5;
-    } else if (len === END) {
-      throw corrupt(ctx, p, `zipmap: value length byte 0xFF at ${p}, expected a length (0-253, or 254 and 4 bytes)`);
     } else {
       p += 1;
     }
@@ -52,8 +52,9 @@ export function zipmapPairs(blob: Buffer, ctx: BlobContext = {}): Buffer[] {
     p += len + free;
   }
   if (p !== end) throw corrupt(ctx, p, `zipmap: end byte 0xFF at ${p}, but the blob ends at ${end}`);
+  // 254 means "too many to count" (writers stop incrementing there); any other value must be exact.
   const count = blob[0];
-  if (count < BIGLEN && count !== out.length / 2) {
+  if (count !== BIGLEN && count !== out.length / 2) {
     throw corrupt(ctx, 0, `zipmap: header count says ${count} pairs, found ${out.length / 2}`);
   }
   return out;
