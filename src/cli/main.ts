@@ -5,12 +5,14 @@
 import { Command } from 'commander';
 import { FerryError } from '../errors/ferry-error.js';
 import { register as registerInspect } from './inspect.js';
+import { register as registerServe } from './serve.js';
 
 const program = new Command();
 program.name('ferry').description('Import Redis backups (RDB, AOF, archives, buckets) into live Redis').version('0.1.0');
 program.showHelpAfterError();
 
 registerInspect(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FerryError) {
