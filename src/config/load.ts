@@ -45,7 +45,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const firstError = Value.Errors(ConfigFileSchema, raw).First();
   if (firstError) {
     const field = firstError.path.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
-    throw new FerryError('CONFIG_INVALID', `configuration ${where}: ${field}: ${firstError.message}`, { file: where, field });
+    throw new FerryError('CONFIG_INVALID', `invalid configuration: ${firstError.message}`, { file: where, field });
   }
   return finish(raw as ConfigFile, cwd, file);
 }
@@ -87,7 +87,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 function finish(c: ConfigFile, cwd: string, file: string | null): Config {
   const where = file ?? 'environment';
   const bad = (field: string, msg: string): never => {
-    throw new FerryError('CONFIG_INVALID', `configuration ${where}: ${field}: ${msg}`, { file: where, field });
+    throw new FerryError('CONFIG_INVALID', `invalid configuration: ${msg}`, { file: where, field });
   };
   const dataDir = resolve(cwd, c.data_dir ?? './data');
   const listen = parseListen(c.listen ?? '127.0.0.1:8080');
@@ -115,7 +115,7 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
       b = parseBucketConfig(raw, `buckets[${i}]`);
     } catch (err) {
       const e = err as FerryError;
-      return bad(String(e.context?.field ?? `buckets[${i}]`), e.message.replace(/ \(field [^)]*\)$/, ''));
+      return bad(String(e.context?.field ?? `buckets[${i}]`), e.message.replace(/ \(field [^)]*\)$/, '').replace(/^invalid bucket config: /, ''));
     }
     return isLocalBucket(b) ? { ...b, path: resolve(cwd, b.path) } : b;
   });
