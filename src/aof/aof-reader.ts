@@ -12,6 +12,7 @@ import type { CommandRecord, TransactionRecord } from '../entry/entry.js';
 import type { ImportRecord } from '../pipeline/types.js';
 import { DEFAULT_RESP_LIMITS, readRespItem, type RespLimits } from './resp-command.js';
 import { refusedCommand } from './refused.js';
+import { parseRdb } from '../rdb/parser.js';
 
 export interface AofNotice {
   kind: 'truncated' | 'refused';
@@ -33,6 +34,8 @@ export interface AofReadOptions {
   /** Passed to the RDB parser for a preamble. */
   checksum?: 'verify' | 'ignore';
   inlineLimit?: number;
+  /** Input size when known (lets the RDB parser refuse lengths past the end at once). */
+  size?: number | null;
   /** Records per yielded batch. */
   batchSize?: number;
 }
@@ -60,8 +63,7 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
   await src.fill(9);
   if (src.offset === 0 && startsWithRdbMagic(src.buf.subarray(src.pos, src.pos + 9))) {
     // The RDB parser reads the preamble on the same ByteSource and leaves it just past the RDB.
-    const { parseRdb } = await import('../rdb/parser.js');
-    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit })) yield batch;
+    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit, size: opts.size })) yield batch;
     src.commit();
   }
 

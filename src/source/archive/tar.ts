@@ -1,0 +1,122 @@
+/**
+ * Tar and tar.gz archives through tar-stream. A tar can only be read front to back, so it is read
+ * twice: a listing pass checks every entry (paths, links, device files, sizes, nesting by content,
+ * expansion limits) and reads the manifest before anything is imported (a hostile archive writes
+ * nothing), then each imported entry is streamed by a pass that skips to it.
+ */
+import { type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { FerryError } from '../../errors/ferry-error.js';
+import type { Blob } from '../blob.js';
+import { sniff, SNIFF_BYTES, isArchiveFormat } from '../sniff.js';
+import { MAX_MANIFEST_BYTES } from '../../aof/manifest.js';
+import { checkEntryPath } from './entry-path.js';
+import { ExpansionGuard, type ArchiveLimits } from './limits.js';
+import { compressedInput, meter, archiveError } from './gunzip.js';
+import type { Archive, ArchiveEntry } from './types.js';
+
+interface TarItem {
+  header: tar.Header;
+  body: Readable;
+}
+
+async function* walk(blob: Blob, gz: boolean, guard: ExpansionGuard, onCompressed?: (n: number) => void): AsyncGenerator<TarItem> {
+  const input = compressedInput(blob, guard, onCompressed);
+  const extract = tar.extract();
+  const streams: NodeJS.ReadWriteStream[] = [];
+  let last: Readable = input;
+  if (gz) {
+    const gunzip = createGunzip();
+    const m = meter(guard);
+    streams.push(gunzip, m);
+    last.on('error', (err) => gunzip.destroy(err));
+    gunzip.on('error', (err) => m.destroy(err));
+    last = last.pipe(gunzip).pipe(m);
+  }
+  last.on('error', (err) => extract.destroy(err));
+  last.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      yield { header: entry.header, body: entry as unknown as Readable };
+    }
+  } catch (err) {
+    throw archiveError(blob.name, gz ? 'tar.gz' : 'tar', err);
+  } finally {
+    input.destroy();
+    for (const s of streams) (s as unknown as Readable).destroy();
+    extract.destroy();
+  }
+}
+
+async function drain(body: Readable): Promise<void> {
+  for await (const _ of body) {
+    /* skip the entry's bytes */
+  }
+}
+
+export async function readTar(blob: Blob, gz: boolean, limits: ArchiveLimits): Promise<Archive> {
+  const name = blob.name;
+  const entries: ArchiveEntry[] = [];
+  const seen = new Set<string>();
+  let declared = 0;
+  for await (const { header, body } of walk(blob, gz, new ExpansionGuard(limits, name))) {
+    const path = header.name;
+    checkEntryPath(path, name);
+    const type = header.type ?? 'file';
+    if (type === 'directory') {
+      await drain(body);
+      continue;
+    }
+    if (type === 'symlink' || type === 'link') {
+      throw new FerryError('ARCHIVE_HOSTILE', `tar entry ${JSON.stringify(path)} is a ${type === 'link' ? 'hard' : 'symbolic'} link`, { file: name, field: path });
+    }
+    if (type !== 'file' && type !== 'contiguous-file') {
+      throw new FerryError('ARCHIVE_HOSTILE', `tar entry ${JSON.stringify(path)} is a ${type}, not a regular file`, { file: name, field: path });
+    }
+    if (seen.has(path)) throw new FerryError('ARCHIVE_HOSTILE', `tar entry ${JSON.stringify(path)} appears twice`, { file: name, field: path });
+    seen.add(path);
+    if (seen.size > limits.maxEntries) throw new FerryError('ARCHIVE_HOSTILE', `tar has more than ${limits.maxEntries} entries`, { file: name });
+    const size = header.size ?? 0;
+    declared += size;
+    if (declared > limits.maxTotalBytes) throw new FerryError('ARCHIVE_HOSTILE', `tar holds more than the limit of ${limits.maxTotalBytes} bytes`, { file: name });
+
+    const parts: Buffer[] = [];
+    let have = 0;
+    let format: ReturnType<typeof sniff> | null = null;
+    for await (const chunk of body) {
+      if (format === 'manifest' ? have < MAX_MANIFEST_BYTES : format === null) {
+        parts.push(chunk as Buffer);
+        have += (chunk as Buffer).length;
+        if (format === null && have >= SNIFF_BYTES) format = sniff(Buffer.concat(parts).subarray(0, SNIFF_BYTES));
+      }
+    }
+    const head = Buffer.concat(parts);
+    format ??= sniff(head.subarray(0, SNIFF_BYTES));
+    if (isArchiveFormat(format)) {
+      throw new FerryError('ARCHIVE_HOSTILE', `tar entry ${JSON.stringify(path)} is itself an archive (${format}); nested archives are refused`, { file: name, field: path });
+    }
+    const entry: ArchiveEntry = { path, size, compressedSize: null, format, head: head.subarray(0, SNIFF_BYTES) };
+    if (format === 'manifest') {
+      if (size > MAX_MANIFEST_BYTES) throw new FerryError('AOF_CORRUPT', `manifest ${path} is larger than ${MAX_MANIFEST_BYTES} bytes`, { file: name, field: path });
+      entry.manifestText = head.toString('utf8');
+    }
+    entries.push(entry);
+  }
+
+  return {
+    kind: gz ? 'tar.gz' : 'tar',
+    entries,
+    async *open(path: string, onCompressed?: (n: number) => void): AsyncGenerator<Buffer> {
+      for await (const { header, body } of walk(blob, gz, new ExpansionGuard(limits, name), onCompressed)) {
+        if (header.name !== path) {
+          await drain(body);
+          continue;
+        }
+        for await (const chunk of body) yield chunk as Buffer;
+        return;
+      }
+      throw new FerryError('ARCHIVE_CORRUPT', `tar entry ${path} vanished between two reads`, { file: name, field: path });
+    },
+  };
+}
