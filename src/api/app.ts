@@ -28,7 +28,8 @@ export interface ApiDeps {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    rawBody: Buffer;
+    /** The body bytes exactly as received (null when the request had none). */
+    rawBody: Buffer | null;
     principal: Principal | null;
   }
   interface FastifyContextConfig {
@@ -51,7 +52,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
 
-  app.decorateRequest('rawBody', EMPTY);
+  app.decorateRequest('rawBody', null);
   app.decorateRequest('principal', null);
 
   // Keep the raw bytes: AK/SK signatures hash the body exactly as sent. JSON is parsed after auth.
@@ -75,9 +76,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (req) => {
     const params = req.params as { project_id?: string } | undefined;
     if (params?.project_id !== undefined) {
-      req.principal = deps.auth.authenticate({ method: req.method, url: req.url, headers: req.headers, rawBody: req.rawBody, projectId: params.project_id });
+      req.principal = deps.auth.authenticate({ method: req.method, url: req.url, headers: req.headers, rawBody: req.rawBody ?? EMPTY, projectId: params.project_id });
     }
-    if (req.rawBody.length) {
+    if (req.rawBody?.length) {
       try {
         req.body = JSON.parse(req.rawBody.toString('utf8'));
       } catch {
