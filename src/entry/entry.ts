@@ -113,7 +113,8 @@ export type RdbRecord =
   | { kind: 'function'; code: Buffer; offset: number }
   | { kind: 'module-aux'; moduleName: string; when: number; raw: Buffer; offset: number }
   | { kind: 'entry'; entry: Entry }
-  | { kind: 'end'; bytes: number; checksum: bigint | null; checksumOk: boolean | null };
+  /** `emptyKeysSkipped`: empty collections in the file, which Redis refuses to load, dropped by the parser. */
+  | { kind: 'end'; bytes: number; checksum: bigint | null; checksumOk: boolean | null; emptyKeysSkipped?: number };
 
 /** A command replayed from an AOF (or any command-shaped source). */
 export interface CommandRecord {

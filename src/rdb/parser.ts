@@ -1,0 +1,302 @@
+/**
+ * The streaming RDB parser: bytes in, batches of RdbRecords out (formats reference §1).
+ *
+ * Each record is parsed synchronously from the buffered input; when the input runs short the parser
+ * rewinds to the record's start, hands over the batch so far, and waits for more bytes (see
+ * io/byte-source.ts). A key whose value fits in `inlineLimit` is emitted with its raw bytes (the
+ * RESTORE fast path, no decoding). A bigger value is emitted as a streamed Entry: the consumer reads
+ * its chunks straight from the input, so no big key is ever held whole.
+ */
+import { SHORT, type ByteSource } from '../io/byte-source.js';
+import { FerryError } from '../errors/ferry-error.js';
+import type { RdbRecord } from '../entry/entry.js';
+import { Crc64 } from './crc64.js';
+import { OP, typeInfo, MAX_REDIS_RDB, VALKEY_RDB_VERSIONS } from './constants.js';
+import { readLength, readLengthBig, readString, skipString, skipModuleOpcodes, moduleIdToName, STR_INT, STR_LZF, DEFAULT_LIMITS, type ReadLimits } from './primitives.js';
+import { skipValue } from './skip-value.js';
+import { RdbEntry } from './rdb-entry.js';
+import { decodeValue } from './values/decode.js';
+
+export interface RdbParseOptions {
+  /** Name for error messages (defaults to the ByteSource's name). */
+  name?: string;
+  /** Verify the CRC-64 trailer (default) or ignore a mismatch. */
+  checksum?: 'verify' | 'ignore';
+  /** Largest value emitted with raw bytes; bigger ones are streamed. Default 8 MiB. */
+  inlineLimit?: number;
+  /** Largest single string/blob materialized. Default 512 MiB (Redis's proto-max-bulk-len). */
+  maxString?: number;
+  /** Input size when known: lengths running past it fail at once. */
+  size?: number | null;
+}
+
+export const DEFAULT_INLINE_LIMIT = 8 * 1024 * 1024;
+const MAX_BATCH = 4096;
+
+export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): AsyncGenerator<RdbRecord[]> {
+  const name = opts.name ?? src.name;
+  const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT;
+  const limits: ReadLimits = { maxString: opts.maxString ?? DEFAULT_LIMITS.maxString, inputSize: opts.size ?? null };
+  const crc = new Crc64();
+  const rdbStart = src.offset;
+  src.commit();
+  src.setOnRelease((b, s, e) => crc.update(b, s, e));
+
+  // ---- header: "REDIS" + 4 digits, or "VALKEY" + 3 digits
+  if (!(await src.fill(9))) {
+    if (src.available >= 5 && !src.buf.subarray(src.pos, src.pos + 5).equals(Buffer.from('REDIS')) && !src.buf.subarray(src.pos, src.pos + 6).equals(Buffer.from('VALKEY'))) {
+      throw new FerryError('RDB_BAD_MAGIC', 'not an RDB file: it does not start with REDIS or VALKEY', { file: name, offset: rdbStart });
+    }
+    throw new FerryError('RDB_TRUNCATED', `input ended inside the 9-byte RDB header (${src.available} bytes)`, { file: name, offset: rdbStart });
+  }
+  const head = src.bytes(9).toString('latin1');
+  let magic: 'REDIS' | 'VALKEY';
+  let version: number;
+  if (/^REDIS\d{4}$/.test(head)) {
+    magic = 'REDIS';
+    version = Number(head.slice(5));
+    if (version < 1 || version > MAX_REDIS_RDB) {
+      throw new FerryError('RDB_UNSUPPORTED_VERSION', `RDB version ${version} under a REDIS header is not one Ferry reads (1..${MAX_REDIS_RDB}; Valkey 9+ files start with VALKEY)`, { file: name, offset: rdbStart + 5 });
+    }
+  } else if (/^VALKEY\d{3}$/.test(head)) {
+    magic = 'VALKEY';
+    version = Number(head.slice(6));
+    if (!VALKEY_RDB_VERSIONS.includes(version)) {
+      throw new FerryError('RDB_UNSUPPORTED_VERSION', `RDB version ${version} under a VALKEY header is not one Ferry reads (${VALKEY_RDB_VERSIONS.join(', ')})`, { file: name, offset: rdbStart + 6 });
+    }
+  } else {
+    throw new FerryError('RDB_BAD_MAGIC', `not an RDB file: header ${JSON.stringify(head)} is neither REDIS#### nor VALKEY###`, { file: name, offset: rdbStart });
+  }
+  const source = { magic, rdbVersion: version };
+  let batch: RdbRecord[] = [{ kind: 'header', magic, version }];
+
+  // ---- per-key state set by key-specific opcodes, reset after each key
+  let db = 0;
+  let expireAt: number | null = null;
+  let idle: number | null = null;
+  let freq: number | null = null;
+  let keyMeta: Buffer | null = null;
+  let keyStart = -1;
+  // What is being read, for errors and for the streaming decision.
+  let curType = -1;
+  let curKey: Buffer | null = null;
+  let curValueOffset = -1;
+  let curRecStart = -1;
+  let emptyKeysSkipped = 0;
+
+  const resetKeyState = () => {
+    expireAt = null;
+    idle = null;
+    freq = null;
+    keyMeta = null;
+    keyStart = -1;
+  };
+
+  for (;;) {
+    try {
+      for (;;) {
+        src.commit();
+        curType = -1;
+        curKey = null;
+        const recStart = src.offset;
+        const op = src.u8();
+        if (op < OP.VALKEY_UPDATE) {
+          // ---- a key: type byte, key string, value
+          const info = typeInfo(magic, op);
+          if (!info) {
+            throw new FerryError('RDB_UNKNOWN_TYPE', `unknown object type byte ${op} in a ${magic} RDB version ${version}`, { file: name, offset: recStart });
+          }
+          curType = op;
+          curRecStart = recStart;
+          const keyAt = src.offset;
+          const key = readString(src, limits);
+          curKey = key;
+          curValueOffset = src.offset;
+          const valueStart = src.pos;
+          const r = skipValue(src, op, magic, limits);
+          const empty = r.empty;
+          let encoding = info.encoding;
+          if (op === 0) encoding = r.strEncoding === STR_INT ? 'int' : r.strEncoding === STR_LZF ? 'lzf' : 'raw';
+          if (src.pos - valueStart > inlineLimit) {
+            // Fits in the buffer but is above the inline limit: stream it all the same.
+            SHORT.need = 0;
+            src.pos = valueStart;
+            throw new StreamInstead(keyAt);
+          }
+          if (empty) {
+            emptyKeysSkipped++;
+          } else {
+            const raw = src.buf.subarray(valueStart, src.pos);
+            const e = new RdbEntry(db, key, op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
+            e.idle = idle;
+            e.freq = freq;
+            e.keyMeta = keyMeta;
+            if (op === 7) e.module = moduleIdToName(readModuleId(raw));
+            batch.push({ kind: 'entry', entry: e });
+          }
+          resetKeyState();
+          if (batch.length >= MAX_BATCH) {
+            src.commit();
+            yield batch;
+            batch = [];
+          }
+          continue;
+        }
+        switch (op) {
+          case OP.EXPIRETIME_MS:
+            expireAt = src.i64leNumber();
+            if (keyStart < 0) keyStart = recStart;
+            break;
+          case OP.EXPIRETIME:
+            expireAt = src.i32le() * 1000;
+            if (keyStart < 0) keyStart = recStart;
+            break;
+          case OP.IDLE:
+            idle = readLength(src);
+            if (keyStart < 0) keyStart = recStart;
+            break;
+          case OP.FREQ:
+            freq = src.u8();
+            if (keyStart < 0) keyStart = recStart;
+            break;
+          case OP.SELECTDB:
+            db = readLength(src);
+            break;
+          case OP.RESIZEDB: {
+            const size = readLength(src);
+            const expires = readLength(src);
+            batch.push({ kind: 'resizedb', db, size, expires });
+            break;
+          }
+          case OP.AUX: {
+            const k = readString(src, limits);
+            const v = readString(src, limits);
+            batch.push({ kind: 'aux', key: k, value: v, offset: recStart });
+            break;
+          }
+          case OP.FUNCTION2:
+            batch.push({ kind: 'function', code: readString(src, limits), offset: recStart });
+            break;
+          case OP.FUNCTION_PRE_GA:
+            throw new FerryError('RDB_UNKNOWN_TYPE', 'function saved in the Redis 7.0 release-candidate format (opcode 246), which no released server loads; re-save the data with Redis 7.0 GA or later', { file: name, offset: recStart });
+          case OP.MODULE_AUX: {
+            const start = src.pos;
+            const id = readLengthBig(src);
+            const whenOp = readLength(src);
+            if (whenOp !== 2) throw src.corrupt(`module aux 'when' opcode is ${whenOp}, expected 2`, { offset: recStart });
+            const when = readLength(src);
+            skipModuleOpcodes(src, limits);
+            batch.push({ kind: 'module-aux', moduleName: moduleIdToName(id).name, when, raw: src.buf.subarray(start, src.pos), offset: recStart });
+            break;
+          }
+          case OP.SLOT_INFO:
+            readLength(src);
+            readLength(src);
+            readLength(src);
+            break;
+          case OP.KEY_META_OR_SLOT_IMPORT:
+            if (magic === 'VALKEY') {
+              skipString(src, limits);
+              const n = readLength(src);
+              for (let i = 0; i < n; i++) {
+                readLength(src);
+                readLength(src);
+              }
+            } else {
+              const start = src.pos;
+              const classes = readLength(src);
+              for (let i = 0; i < classes; i++) {
+                src.skip(4);
+                skipModuleOpcodes(src, limits);
+              }
+              keyMeta = src.buf.subarray(start, src.pos);
+              if (keyStart < 0) keyStart = recStart;
+            }
+            break;
+          case OP.VALKEY_UPDATE:
+            throw new FerryError('RDB_UNKNOWN_TYPE', 'opcode 242 (Valkey forkless-save UPDATE) appears only in replication streams, not in backup files', { file: name, offset: recStart });
+          case OP.EOF: {
+            src.releaseToPos();
+            src.setOnRelease(undefined);
+            let stored: bigint | null = null;
+            if (version >= 5) {
+              if (!(await src.fill(8))) {
+                throw new FerryError('RDB_TRUNCATED', 'input ended inside the 8-byte CRC-64 after EOF', { file: name, offset: src.offset });
+              }
+              stored = src.u64le();
+            }
+            const computed = crc.value();
+            let ok: boolean | null = null;
+            if (stored !== null && stored !== 0n) {
+              ok = stored === computed;
+              if (!ok && opts.checksum !== 'ignore') {
+                throw new FerryError('RDB_CHECKSUM_MISMATCH', `CRC-64 mismatch: file says ${stored.toString(16)}, content gives ${computed.toString(16)} (use the option to ignore checksums to load it anyway)`, { file: name, offset: src.offset - 8 });
+              }
+            }
+            src.commit();
+            const end: RdbRecord = { kind: 'end', bytes: src.offset - rdbStart, checksum: stored, checksumOk: ok, emptyKeysSkipped };
+            batch.push(end);
+            yield batch;
+            return;
+          }
+          default:
+            throw new FerryError('RDB_UNKNOWN_TYPE', `unknown opcode ${op}`, { file: name, offset: recStart });
+        }
+      }
+    } catch (err) {
+      let streamInstead = err instanceof StreamInstead;
+      if (!streamInstead && err !== SHORT) throw err;
+      const at = src.offset;
+      const need = at - src.committedOffset + SHORT.need;
+      if (!streamInstead && curKey !== null && need > inlineLimit) streamInstead = true;
+      if (batch.length) {
+        yield batch;
+        batch = [];
+      }
+      if (streamInstead && curKey !== null) {
+        // ---- a big value: emitted as a stream read straight from the input
+        const key = curKey;
+        const typeByte = curType;
+        const info = typeInfo(magic, typeByte)!;
+        src.pos = curValueOffset - src.base;
+        src.commit();
+        const e = new RdbEntry(db, key, typeByte, info.type, info.encoding, expireAt, 0, null, keyStart >= 0 ? keyStart : curRecStart, curValueOffset, source, name, limits);
+        e.idle = idle;
+        e.freq = freq;
+        e.keyMeta = keyMeta;
+        const gen = decodeValue(src, typeByte, limits, { key: key.toString('latin1'), magic, rdbVersion: version });
+        e.stream = gen;
+        resetKeyState();
+        yield [{ kind: 'entry', entry: e }];
+        // Whatever the consumer left unread is read (and dropped) here, so the parser stays in step.
+        for (;;) {
+          const r = await gen.next();
+          if (r.done) break;
+          if (e.type === 'module' && r.value.t === 'module' && !e.module && r.value.data.length >= 9) e.module = moduleIdToName(readModuleId(r.value.data));
+        }
+        e.rawSize = src.offset - curValueOffset;
+        continue;
+      }
+      src.rewind();
+      const want = Math.max(src.available * 2, need, 64 * 1024);
+      if (!(await src.fill(want)) && src.available < need) {
+        const what = curKey !== null ? `the value of key ${JSON.stringify(curKey.toString('latin1'))} (type ${curType})` : curType >= 0 ? `a key of type ${curType}` : 'a record';
+        throw new FerryError('RDB_TRUNCATED', `input ended inside ${what}: ${need} bytes needed, ${src.available} left`, { file: name, offset: at, key: curKey?.toString('latin1') });
+      }
+    }
+  }
+}
+
+/** Internal signal: the current key's value is above the inline limit. */
+class StreamInstead {
+  constructor(readonly keyAt: number) {}
+}
+
+/** Reads the 64-bit module id at the start of a MODULE_2 value (it is a length-encoded uint64). */
+function readModuleId(raw: Buffer): bigint {
+  const b = raw[0]!;
+  if (b === 0x81) return raw.readBigUInt64BE(1);
+  if (b === 0x80) return BigInt(raw.readUInt32BE(1));
+  if (b >> 6 === 1) return BigInt(((b & 0x3f) << 8) | raw[1]!);
+  return BigInt(b & 0x3f);
+}
