@@ -16,7 +16,7 @@ export function sniff(head: Buffer): ContentFormat {
   if (head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6)) return 'zip';
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
-  if (s5.startsWith('BZh') || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) || head.readUInt32LE(0) === 0xfd2fb528) {
+  if (s5.startsWith('BZh') || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) || (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528)) {
     return 'other-compression';
   }
   if (looksLikeManifest(head)) return 'manifest';

@@ -56,6 +56,15 @@ async function drain(body: Readable): Promise<void> {
 }
 
 export async function readTar(blob: Blob, gz: boolean, limits: ArchiveLimits): Promise<Archive> {
+  try {
+    return await listTar(blob, gz, limits);
+  } catch (err) {
+    // Stream errors surface where entry bodies are read too, not only in walk(): map them all.
+    throw archiveError(blob.name, gz ? 'tar.gz' : 'tar', err);
+  }
+}
+
+async function listTar(blob: Blob, gz: boolean, limits: ArchiveLimits): Promise<Archive> {
   const name = blob.name;
   const entries: ArchiveEntry[] = [];
   const seen = new Set<string>();
@@ -109,11 +118,15 @@ export async function readTar(blob: Blob, gz: boolean, limits: ArchiveLimits): P
     entries,
     async *open(path: string, onCompressed?: (n: number) => void): AsyncGenerator<Buffer> {
       for await (const { header, body } of walk(blob, gz, new ExpansionGuard(limits, name), onCompressed)) {
-        if (header.name !== path) {
-          await drain(body);
-          continue;
+        try {
+          if (header.name !== path) {
+            await drain(body);
+            continue;
+          }
+          for await (const chunk of body) yield chunk as Buffer;
+        } catch (err) {
+          throw archiveError(name, gz ? 'tar.gz' : 'tar', err);
         }
-        for await (const chunk of body) yield chunk as Buffer;
         return;
       }
       throw new FerryError('ARCHIVE_CORRUPT', `tar entry ${path} vanished between two reads`, { file: name, field: path });
