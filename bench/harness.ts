@@ -53,6 +53,11 @@ export interface BenchContext {
   inChild<T>(modulePath: string, exportName: string, args: unknown): Promise<ChildRun<T>>;
   /** Peak RSS of a child doing nothing: the baseline every child figure includes. */
   baselineRssMB(): Promise<number>;
+  /**
+   * Runs a measurement `--repeat` times (default 1) and keeps the fastest run: on a shared machine the
+   * fastest run is the one least disturbed by other work. All runs are returned too (e.g. for max RSS).
+   */
+  best<T>(measure: () => Promise<T>, seconds: (t: T) => number): Promise<{ best: T; runs: T[] }>;
 }
 
 export interface BenchModule {
@@ -63,6 +68,7 @@ export interface BenchModule {
 export interface RunOptions {
   datasets: DatasetName[] | null;
   big: boolean;
+  repeat: number;
 }
 
 export interface Skip {
@@ -74,8 +80,10 @@ export interface Skip {
 const HARNESS = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** Measured once per run, on first request, and recorded as a figure of its own. */
+let baseline: number | null = null;
+
 export function makeContext(bench: string, opts: RunOptions, figures: Figure[], skips: Skip[]): BenchContext {
-  let baseline: number | null = null;
   const ctx: BenchContext = {
     log: (msg) => process.stderr.write(`  [${bench}] ${msg}\n`),
     figure(f) {
@@ -96,8 +104,17 @@ export function makeContext(bench: string, opts: RunOptions, figures: Figure[], 
     restoreCommands: (ds) => restoreCommands(ds, ctx.log),
     inChild: (modulePath, exportName, args) => runChild(modulePath, exportName, args),
     async baselineRssMB() {
-      baseline ??= (await runChild<null>('bench/harness.ts', 'noop', null)).maxRssMB;
+      if (baseline === null) {
+        baseline = (await runChild<null>('bench/harness.ts', 'noop', null)).maxRssMB;
+        ctx.figure({ name: 'child RSS baseline (node + tsx, no work)', value: baseline, unit: 'MB', note: 'included in every peak RSS below' });
+      }
       return baseline;
+    },
+    async best(measure, seconds) {
+      const runs = [];
+      for (let i = 0; i < opts.repeat; i++) runs.push(await measure());
+      const best = runs.reduce((a, b) => (seconds(b) < seconds(a) ? b : a));
+      return { best, runs };
     },
   };
   return ctx;
@@ -188,6 +205,8 @@ export function summaryTable(figures: Figure[]): string {
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+// Not a top-level await: the child may import this very module (the no-op baseline), which must be
+// able to finish evaluating first.
 if (process.argv[1] === HARNESS && process.argv[2] === 'child') {
-  await childMain(process.argv[3]!, process.argv[4]!, process.argv[5]!);
+  void childMain(process.argv[3]!, process.argv[4]!, process.argv[5]!);
 }

@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- [filter...] [--datasets a,b] [--big]]`
+ * `npm run bench [-- [filter...] [--datasets a,b] [--big] [--repeat N]]`
  *
  * Runs every bench/*.bench.ts (or those whose file or `name` contains a filter), one after another,
  * prints each figure with its anchor and ratio, then a summary table, and writes everything to
  * `.tmp/bench-results.json`. Datasets are generated on first use and cached (test/helpers/datasets.ts);
- * the big-key dataset is only used with `--big` or when `--datasets` names it.
+ * the big-key dataset is only used with `--big` or when `--datasets` names it. `--repeat N` measures
+ * everything N times and keeps the fastest run of each (anchors included).
  */
 import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -20,10 +21,14 @@ const RESULTS = fileURLToPath(new URL('../.tmp/bench-results.json', import.meta.
 
 function parseArgs(argv: string[]): { filters: string[]; opts: RunOptions } {
   const filters: string[] = [];
-  const opts: RunOptions = { datasets: null, big: false };
+  const opts: RunOptions = { datasets: null, big: false, repeat: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--big') opts.big = true;
+    else if (a === '--repeat') {
+      opts.repeat = Number(argv[++i]);
+      if (!Number.isInteger(opts.repeat) || opts.repeat < 1 || opts.repeat > 20) throw new Error('--repeat takes a whole number from 1 to 20');
+    }
     else if (a === '--datasets') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       for (const n of names) if (!DATASET_NAMES.includes(n as DatasetName)) throw new Error(`unknown dataset ${n} (have ${DATASET_NAMES.join(', ')})`);
@@ -61,7 +66,7 @@ async function main(): Promise<void> {
 
   await mkdir(join(RESULTS, '..'), { recursive: true });
   await writeFile(RESULTS, JSON.stringify({
-    started: started.toISOString(), finished: new Date().toISOString(), datasetVersion: DATASET_VERSION,
+    started: started.toISOString(), finished: new Date().toISOString(), datasetVersion: DATASET_VERSION, options: opts,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version, redis: redisVersion() },
     figures, skips, failures,
   }, null, 2));
