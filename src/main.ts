@@ -67,7 +67,7 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
     logger: logger.child({ component: 'runner' }),
     metrics,
   });
-  const service = new TaskService({ store, registry, buckets: config.buckets, engine, runner });
+  const service = new TaskService({ store, registry, buckets: config.buckets, engine, runner, metrics });
   const auth = new Authenticator(config.projects);
   const app = await buildApp({ service, registry, engine, auth, metrics, logger });
 

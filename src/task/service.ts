@@ -10,7 +10,7 @@ import type { BackupFileRef, TaskLog, TaskRecord, TaskSpec, TaskStore } from '..
 import { targetFromInstance } from '../writer/target-spec.js';
 import type { TaskEngine } from './engine.js';
 import type { InstanceRegistry } from './instances.js';
-import type { TaskRunner } from './runner.js';
+import type { TaskMetrics, TaskRunner } from './runner.js';
 
 /** The CreateMigrationTask body after schema validation (snake_case, as on the wire). */
 export interface CreateTaskInput {
@@ -39,6 +39,7 @@ export interface ServiceDeps {
   buckets: readonly BucketConfig[];
   engine: TaskEngine;
   runner: TaskRunner;
+  metrics?: TaskMetrics;
   now?: () => number;
 }
 
@@ -115,6 +116,7 @@ export class TaskService {
     if (fileProblem) {
       const failed = this.d.store.transition(task.id, ['MIGRATING'], 'FAILED', { error_code: fileProblem.spec.dcs, error_message: fileProblem.message, finished_at: this.now() }, this.now());
       this.d.store.appendLog({ task_id: task.id, created_at: this.now(), level: 'ERROR', code: fileProblem.spec.dcs, message: `${fileProblem.code}: ${fileProblem.message}`, keyword: [] });
+      this.d.metrics?.finished('FAILED', fileProblem.spec.dcs);
       return failed ?? task;
     }
     this.d.runner.enqueue(task.id);

@@ -42,7 +42,7 @@ export async function startHarness(o: { projects: Config['projects']; instances:
   const engine = new ImportEngine({ dataRoot: dir });
   const metrics = createMetrics(store);
   const runner = new TaskRunner({ store, engine, registry, buckets: o.buckets, concurrency: 2, leaseMs: o.leaseMs ?? 30_000, maxAttempts: 3, onRestart: 'rerun', owner: 'test-runner', logger, metrics });
-  const service = new TaskService({ store, registry, buckets: o.buckets, engine, runner });
+  const service = new TaskService({ store, registry, buckets: o.buckets, engine, runner, metrics });
   const app = await buildApp({ service, registry, engine, auth: new Authenticator(o.projects), metrics, logger });
   runner.start();
   return {
