@@ -207,6 +207,14 @@ test('damage is reported at the byte where it is, with what was expected', () =>
   assertCorrupt(() => ziplistEntries(m((b) => (b[18] = 0xfe)), ctx), at(18), /5-byte prevlen at 18 runs past/);
 });
 
+test('a blob that was LZF-compressed reports the compressed string offset and the position after decompression', async () => {
+  const v = await only('rdb-tools/ziplist_that_compresses_easily.rdb');
+  const blob = Buffer.from(v.blobs[0]);
+  blob[blob.length - 1] = 0;
+  const err = assertCorrupt(() => ziplistEntries(blob, { file: 'f', offset: v.offsets[0], key: 'k', inflated: true }), v.offsets[0]);
+  assert.match(err.message, new RegExp(`byte ${blob.length - 1} of the blob after LZF decompression`));
+});
+
 test('corruption harness: truncations and mutations give entries or RDB_CORRUPT', { timeout: 120_000 }, async () => {
   const ints = (await only('rdb-tools/ziplist_with_integers.rdb')).blobs[0];
   const big = (await only('rdb-tools/zipmap_with_big_values.rdb')).blobs[0];

@@ -9,10 +9,15 @@ import { FerryError } from '../../errors/ferry-error.js';
 export interface BlobContext {
   /** File (or other input) name, for the error message. */
   file?: string;
-  /** Absolute offset of the blob's first byte in the input. */
+  /** Absolute offset of the blob's first byte in the input (for an inflated blob: of its LZF string). */
   offset?: number;
   /** The key whose value the blob holds. */
   key?: string;
+  /**
+   * True when the blob was LZF-decompressed: positions inside it are not input positions, so errors
+   * carry `offset` as given (where the compressed string starts) and name the position in the message.
+   */
+  inflated?: boolean;
 }
 
 /**
@@ -20,6 +25,14 @@ export interface BlobContext {
  * `throw corrupt(...)` and the type checker sees the branch end.
  */
 export function corrupt(ctx: BlobContext, pos: number, message: string): FerryError {
+  if (ctx.inflated) {
+    return new FerryError('RDB_CORRUPT', `${message} (byte ${pos} of the blob after LZF decompression)`, {
+      file: ctx.file,
+      offset: ctx.offset,
+      key: ctx.key,
+      blobPos: pos,
+    });
+  }
   return new FerryError('RDB_CORRUPT', message, {
     file: ctx.file,
     offset: ctx.offset === undefined ? undefined : ctx.offset + pos,

@@ -11,9 +11,11 @@ export interface AtResult<T> {
   value: T;
   /** Position just past what was read. */
   end: number;
+  /** Set by readRdbStringAt when the string was LZF-compressed (pass `inflated: true` to the blob decoders). */
+  lzf?: boolean;
 }
 
-/** A length at `pos`. Special string encodings (0xC0..0xFF) are an error here. */
+/** A length at `pos` (ctx.offset, when given, is the absolute offset of buf[0]). Special string encodings (0xC0..0xFF) are an error here. */
 export function readRdbLengthAt(buf: Buffer, pos: number, ctx: BlobContext = {}): AtResult<number> {
   need(buf, pos, 1, ctx, 'a length');
   const b = buf[pos];
@@ -43,6 +45,7 @@ export function readRdbLengthAt(buf: Buffer, pos: number, ctx: BlobContext = {})
 /**
  * A string at `pos`: raw bytes (a zero-copy subarray), an int-encoded string (decimal ASCII), or
  * LZF (decompressed; rawLen is bounded by lzfDecompress's expansion check and by `maxRaw`).
+ * ctx.offset, when given, is the absolute offset of buf[0].
  */
 export function readRdbStringAt(buf: Buffer, pos: number, ctx: BlobContext = {}, maxRaw = 2 ** 32): AtResult<Buffer> {
   need(buf, pos, 1, ctx, 'a string');
@@ -75,7 +78,7 @@ export function readRdbStringAt(buf: Buffer, pos: number, ctx: BlobContext = {},
       }
       const at = ctx.offset === undefined ? ctx : { ...ctx, offset: ctx.offset + rawLen.end };
       const value = lzfDecompress(buf.subarray(rawLen.end, rawLen.end + clen.value), rawLen.value, at);
-      return { value, end: rawLen.end + clen.value };
+      return { value, end: rawLen.end + clen.value, lzf: true };
     }
     default:
       throw corrupt(ctx, pos, `string encoding byte 0x${hex(b)}, expected a length or C0-C3`);
