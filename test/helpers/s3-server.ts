@@ -81,12 +81,12 @@ export async function startS3(): Promise<S3TestServer> {
       }
     }
     const cut = isObjectGet && faults.cuts > 0;
-    if (cut) faults.cuts--;
     const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       let sent = 0;
       ur.on('data', (chunk: Buffer) => {
-        if (cut && sent + chunk.length >= faults.cutAfter) {
+        if (cut && faults.cuts > 0 && sent + chunk.length >= faults.cutAfter) {
+          faults.cuts--;
           res.write(chunk.subarray(0, Math.max(0, faults.cutAfter - sent)));
           ur.destroy();
           // Give the partial bytes a moment to leave, then reset the connection.

@@ -70,8 +70,10 @@ function rawStream(zip: yauzl.ZipFile, e: yauzl.Entry, name: string): Promise<Re
 }
 
 /** Expanded bytes of one entry; stops with ARCHIVE_HOSTILE past its declared size or the guard's limits. */
-async function* entryBytes(zip: yauzl.ZipFile, e: yauzl.Entry, archive: string, guard: ExpansionGuard): AsyncGenerator<Buffer> {
+async function* entryBytes(zip: yauzl.ZipFile, e: yauzl.Entry, archive: string, guard: ExpansionGuard, count?: () => void): AsyncGenerator<Buffer> {
   const raw = await rawStream(zip, e, archive);
+  // Progress counts the entry's compressed bytes only (not its local header), so it ends at compressedSize.
+  count?.();
   const path = entryName(e);
   let out: AsyncIterable<Buffer> = raw;
   let inflate: ReturnType<typeof createInflateRaw> | null = null;
@@ -175,8 +177,9 @@ export async function readZip(blob: Blob, limits: ArchiveLimits): Promise<Archiv
     async *open(path: string, onCompressed?: (n: number) => void): AsyncGenerator<Buffer> {
       const e = byPath.get(path);
       if (!e) throw new FerryError('SOURCE_NOT_FOUND', `no entry ${path} in the zip`, { file: name, field: path });
-      reader.onBytes = onCompressed ?? null;
-      yield* entryBytes(zip, e, name, new ExpansionGuard(limits, name));
+      // One zip's inputs are read one after another: the reader reports to the entry being read.
+      reader.onBytes = null;
+      yield* entryBytes(zip, e, name, new ExpansionGuard(limits, name), () => (reader.onBytes = onCompressed ?? null));
     },
   };
 }
