@@ -111,7 +111,7 @@ export class ImportWriter {
       const form = this.choose(e);
       if (form === 'mset') return this.mset(e, db, input);
       if (form === 'restore') return this.restore(e, db, input);
-      return this.rewrite(e, db, input);
+      return this.rewrite(e, db, input).catch((err: unknown) => this.rewriteFailed(e, input, asFerryError(err)));
     } catch (err) {
       return this.keyFailed(e, input, asFerryError(err));
     }
@@ -207,12 +207,13 @@ export class ImportWriter {
       const r = await this.t.request(['EXISTS', key], key, db);
       if (r instanceof ReplyError) throw new FerryError('TARGET_REPLY_ERROR', `EXISTS failed: ${r.message}`, { key: keyText });
       if (r === 1) {
-        if (e.raw === null) await drain(e);
         if (this.o.conflict === 'skip') {
+          if (e.raw === null) await drain(e);
           this.c.skippedExisting++;
           this.c.settled++;
           return;
         }
+        // keyFailed drains a streamed value.
         throw new FerryError('TARGET_REPLY_ERROR', 'key already exists on the target (--conflict fail)', { key: keyText });
       }
     }
@@ -243,10 +244,16 @@ export class ImportWriter {
     // Streamed value: commands go out as chunks arrive; a dropped connection halfway fails with the key named.
     const o = this.owner('rewrite', key, db, input, e.offset, 'never', Infinity);
     let sent = 0;
-    for await (const cmd of rewriteEntry(e, env)) {
-      sent++;
-      const p = this.send(cmd, key, db, o);
-      if (p) await p;
+    try {
+      for await (const cmd of rewriteEntry(e, env)) {
+        sent++;
+        const p = this.send(cmd, key, db, o);
+        if (p) await p;
+      }
+    } catch (err) {
+      const fe = asFerryError(err);
+      fe.context.streamStarted = true;
+      throw fe;
     }
     o.total = sent;
     if (sent === 0 || o.acked + o.errorsSeen >= o.total) this.complete(o);
@@ -460,6 +467,20 @@ export class ImportWriter {
       return;
     }
     throw new FerryError('TARGET_TOO_OLD', `${message}; pass --accept-loss to import without it`, { file: input, offset });
+  }
+
+  /**
+   * A rewrite that failed. Inline values and streamed ones that were not started are one key's
+   * failure (policy applies); a streamed value that failed halfway cannot be skipped (its remaining
+   * bytes are mid-stream), so it stops the import.
+   */
+  private rewriteFailed(e: Entry, input: string, err: FerryError & { streamStarted?: boolean }): Promise<void> | undefined {
+    if (e.raw === null && err.context.streamStarted) {
+      this.report({ code: err.code, message: err.message, key: e.key.toString(), input, offset: e.offset });
+      if (!this.t.fatal) this.t.fail(err);
+      return undefined;
+    }
+    return this.keyFailed(e, input, err);
   }
 
   /** A key that could not be written before anything was sent for it. */

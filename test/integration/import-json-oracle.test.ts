@@ -65,7 +65,7 @@ async function compareWithJson(jsonPath: string, opts: { fieldTtlsDropped: boole
           assert.deepEqual(sortedStrings(await c.smembersBuffer(key)), sortedStrings((want.value as string[]).map(bytes)), where);
           break;
         case 'zset': {
-          const got = await c.zrange(key, 0, -1, 'WITHSCORES');
+          const got = await c.zrange(key, '0', '-1', 'WITHSCORES');
           const pairs: [string, number][] = [];
           for (let i = 0; i < got.length; i += 2) pairs.push([got[i]!, Number(got[i + 1]!)]);
           const exp = (want.value as [string, string][]).map(([m, s]) => [m, Number(s)] as [string, number]);
