@@ -5,6 +5,7 @@
  * tasks whose runner died (lease expired): TERMINATING ones become TERMINATED, MIGRATING ones are
  * re-run from the start (imports are idempotent) or marked FAILED once attempts run out.
  */
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { BucketConfig } from '../config/schema.js';
 import { asFerryError, FerryError } from '../errors/ferry-error.js';
@@ -29,7 +30,7 @@ export interface RunnerOptions {
   leaseMs: number;
   maxAttempts: number;
   onRestart: 'rerun' | 'fail';
-  /** Identifies this process in leases. */
+  /** Identifies this process in leases: `host:pid:random` (dead local owners are detected by pid). */
   owner: string;
   logger: Logger;
   metrics?: TaskMetrics;
@@ -111,6 +112,7 @@ export class TaskRunner {
     if (this.closed) return;
     let orphans: TaskRecord[];
     try {
+      this.expireDeadLocalOwners();
       orphans = this.o.store.orphans(this.now());
     } catch (err) {
       this.o.logger.error({ err }, 'task sweeper could not read the store');
@@ -141,6 +143,22 @@ export class TaskRunner {
         log.info('MIGRATION_RESUMED', `the service stopped while the task was running; re-running the import from the start (run ${t.attempt + 1} of at most ${this.o.maxAttempts})`);
       }
       this.enqueue(t.id);
+    }
+  }
+
+  /**
+   * A runner on this host whose process is gone (kill -9, OOM) cannot renew its lease, but waiting
+   * for the lease to lapse would leave its tasks MIGRATING for that long after a restart: expire
+   * those leases now. Owners on other hosts are left to their lease.
+   */
+  private expireDeadLocalOwners(): void {
+    for (const t of this.o.store.orphans(Number.MAX_SAFE_INTEGER)) {
+      if (!t.owner || t.owner === this.o.owner || (t.lease_until ?? 0) < this.now()) continue;
+      const [host, pid] = t.owner.split(':');
+      if (host !== hostname() || !pid || !/^\d+$/.test(pid)) continue;
+      // Our own pid under another owner string is an earlier incarnation (a container's pid 1).
+      if (Number(pid) !== process.pid && processAlive(Number(pid))) continue;
+      this.o.store.transition(t.id, [t.status], t.status, { lease_until: 0 }, this.now());
     }
   }
 
@@ -262,6 +280,15 @@ export class TaskRunner {
     const plan: ImportPlan = { taskId: task.id, bucket, files: s.files.map((f) => f.file_name), target, targetType: inst.type };
     if (s.target.db !== null && s.target.db !== '') plan.targetDb = Number(s.target.db);
     return plan;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
