@@ -34,7 +34,7 @@ export async function tarBuffer(entries: BuildEntry[]): Promise<Buffer> {
     await new Promise<void>((resolve, reject) => {
       const type = e.type ?? 'file';
       const header = { name: e.name, type, linkname: e.linkname, size: type === 'file' ? e.data.length : 0, mode: 0o644 };
-      p.entry(header, type === 'file' ? e.data : undefined, (err) => (err ? reject(err) : resolve()));
+      p.entry(header, type === 'file' ? e.data : Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
     });
   }
   p.finalize();
