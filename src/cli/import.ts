@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { FerryError } from '../errors/ferry-error.js';
 import { openInputs } from '../source/index.js';
+import { loadConfig } from '../config/load.js';
 import { importRecords, parseDbMap } from '../pipeline/import.js';
 import type { ConflictPolicy, ImportMode, ImportProgress, ImportSummary, OnErrorPolicy } from '../pipeline/types.js';
 
@@ -20,6 +21,9 @@ interface ImportCliOptions {
   targetDb?: string;
   acceptLoss?: boolean;
   json?: boolean;
+  aofTruncated: string;
+  aofRefused: string;
+  config?: string;
 }
 
 export function register(program: Command): void {
@@ -35,6 +39,9 @@ export function register(program: Command): void {
     .option('--target-db <n>', 'write every source db into this target db')
     .option('--accept-loss', 'drop what the target cannot represent (field TTLs, module values...) and count it')
     .option('--json', 'print the summary as one JSON line on stdout')
+    .option('--aof-truncated <policy>', 'AOF ending inside a command or MULTI: error, or load (drop the tail and report it, like aof-load-truncated)', 'error')
+    .option('--aof-refused <policy>', 'AOF commands an import must not replay (FLUSHALL, CONFIG...): error, or skip (report each)', 'error')
+    .option('--config <file>', 'configuration file naming buckets for s3://bucket/key (default: FERRY_CONFIG or ./ferry.yaml; AWS_* env otherwise)')
     .action(async (sources: string[], o: ImportCliOptions) => {
       const summary = await runImport(sources, o);
       process.exitCode = summary.errors > 0 ? 1 : 0;
@@ -50,8 +57,18 @@ async function runImport(sources: string[], o: ImportCliOptions): Promise<Import
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const inputs = await openInputs(sources, { signal: abort.signal });
+  if (o.aofTruncated !== 'error' && o.aofTruncated !== 'load') throw new FerryError('BAD_ARGUMENT', `--aof-truncated takes error or load, not ${o.aofTruncated}`, { field: 'aof-truncated' });
+  if (o.aofRefused !== 'error' && o.aofRefused !== 'skip') throw new FerryError('BAD_ARGUMENT', `--aof-refused takes error or skip, not ${o.aofRefused}`, { field: 'aof-refused' });
+  const config = loadConfig({ configPath: o.config });
   const progress = progressReporter();
+  const inputs = await openInputs(sources, {
+    signal: abort.signal,
+    buckets: config.buckets,
+    dataRoot: config.dataDir,
+    aofTruncated: o.aofTruncated,
+    aofRefused: o.aofRefused,
+    onNotice: (n) => progress.log('warn', n.kind === 'truncated' ? 'AOF_TRUNCATED' : 'AOF_COMMAND_REFUSED', `${n.file} offset ${n.offset}: ${n.message}`),
+  });
   try {
     const summary = await importRecords(inputs, {
       target: o.target,

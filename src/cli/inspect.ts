@@ -1,32 +1,66 @@
 /** `ferry inspect FILE [--json]`: what is in a backup, fast and in bounded memory. */
 import type { Command } from 'commander';
-import { openLocalFile } from '../source/local-file.js';
-import { inspectRdbStream } from '../inspect/inspect-file.js';
+import { openInputs, type SourceInput } from '../source/index.js';
+import { loadConfig } from '../config/load.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { RdbReport } from '../inspect/rdb-report.js';
+import { RdbReportBuilder, type RdbReport } from '../inspect/rdb-report.js';
+import type { RdbRecord } from '../entry/entry.js';
 import { startProgress } from './progress.js';
 
 export function register(program: Command): void {
   program
     .command('inspect')
     .description('Report what an RDB backup holds: version, AUX fields, keys per database and type, expiries, biggest keys')
-    .argument('<file>', 'the backup file')
+    .argument('<file>', 'the backup: RDB or AOF file, AOF directory, .zip/.tar.gz/.gz archive, or s3://bucket/key')
     .option('--json', 'print one JSON object on stdout')
     .option('--now <ms|iso>', 'reference time for "already expired" (unix ms or ISO date; default: now)')
     .option('--ignore-checksum', 'report a CRC-64 mismatch instead of failing')
     .option('--no-progress', 'no progress output on stderr')
-    .action(async (file: string, o: { json?: boolean; now?: string; ignoreChecksum?: boolean; progress: boolean }) => {
+    .option('--config <file>', 'configuration file naming buckets for s3://bucket/key')
+    .action(async (file: string, o: { json?: boolean; now?: string; ignoreChecksum?: boolean; progress: boolean; config?: string }) => {
       const now = parseNow(o.now);
-      const { size, stream } = await openLocalFile(file);
-      const progress = startProgress('inspect', size, { enabled: o.progress && size > 32 * 1024 * 1024 });
-      let report: RdbReport;
-      try {
-        report = await inspectRdbStream(stream, { name: file, size, now, checksum: o.ignoreChecksum ? 'ignore' : 'verify', onBytes: (n) => progress.add(n) });
-      } finally {
-        progress.stop();
+      const config = loadConfig({ configPath: o.config });
+      // Every input form goes through openInputs; an archive or directory may hold several inputs.
+      const inputs = await openInputs(file, { buckets: config.buckets, dataRoot: config.dataDir, checksum: o.ignoreChecksum ? 'ignore' : 'verify' });
+      for (const input of inputs) {
+        const size = input.size ?? 0;
+        const progress = startProgress('inspect', size, { enabled: o.progress && size > 32 * 1024 * 1024 });
+        let report: InputReport;
+        try {
+          report = await inspectInput(input, now, (n) => progress.add(n));
+        } finally {
+          progress.stop();
+        }
+        process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatReport(report));
       }
-      process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatReport(report));
     });
+}
+
+/** The RDB report of an input, plus AOF command counts when it holds commands. */
+type InputReport = RdbReport & { input: { kind: string; container: string }; aof?: { commands: number; transactions: number } };
+
+async function inspectInput(input: SourceInput, now: number, onBytes: (n: number) => void): Promise<InputReport> {
+  const builder = new RdbReportBuilder(input.name, now);
+  let commands = 0;
+  let transactions = 0;
+  let seen = 0;
+  for await (const batch of input.records()) {
+    const rdb: RdbRecord[] = [];
+    for (const r of batch) {
+      if (r.kind === 'command') commands++;
+      else if (r.kind === 'transaction') {
+        transactions++;
+        commands += r.commands.length;
+      } else rdb.push(r);
+    }
+    if (rdb.length) builder.add(rdb);
+    onBytes(input.bytesRead() - seen);
+    seen = input.bytesRead();
+  }
+  const f = input.format;
+  const report: InputReport = { ...builder.finish(), input: { kind: f.kind, container: f.container } };
+  if (f.kind !== 'rdb' || commands > 0) report.aof = { commands, transactions };
+  return report;
 }
 
 function parseNow(v: string | undefined): number {
@@ -36,11 +70,13 @@ function parseNow(v: string | undefined): number {
   return n;
 }
 
-function formatReport(r: RdbReport): string {
+function formatReport(r: InputReport): string {
   const lines: string[] = [];
   const n = (x: number) => x.toLocaleString('en-US');
   lines.push(`file          ${r.file}`);
-  lines.push(`format        ${r.magic} RDB version ${r.rdbVersion}, ${n(r.bytes)} bytes, checksum ${r.checksum}`);
+  lines.push(`input         ${r.input.kind} in ${r.input.container}`);
+  if (r.rdbVersion !== null) lines.push(`format        ${r.magic} RDB version ${r.rdbVersion}, ${n(r.bytes)} bytes, checksum ${r.checksum}`);
+  if (r.aof) lines.push(`aof           ${n(r.aof.commands)} commands (${n(r.aof.transactions)} MULTI/EXEC blocks)`);
   for (const [k, v] of Object.entries(r.aux)) lines.push(`aux           ${k} = ${v}`);
   lines.push(`keys          ${n(r.keys)} (${n(r.expires)} with a TTL, ${n(r.expiredKeys)} already expired)`);
   if (r.emptyKeysSkipped) lines.push(`empty keys    ${n(r.emptyKeysSkipped)} skipped (Redis refuses empty collections)`);
