@@ -54,7 +54,9 @@ test('single old-style AOF with RDB preamble imports to the same digest', async 
   assert.equal(await importInto(withPreamble.single), withPreamble.digest);
 });
 
-test('single plain AOF (no preamble) imports to the same digest; the manifest alone also works', async () => {
+test('single plain AOF (no preamble, #TS annotations) imports to the same digest; the manifest alone also works', async () => {
+  const { readFile } = await import('node:fs/promises');
+  assert.match((await readFile(plain.single)).toString('latin1'), /#TS:\d+\r\n/);
   assert.equal(await importInto(plain.single), plain.digest);
   const manifest = (await readdir(plain.dir)).find((n) => n.endsWith('.manifest'))!;
   assert.equal(await importInto(join(plain.dir, manifest)), plain.digest);

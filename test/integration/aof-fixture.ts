@@ -60,7 +60,10 @@ async function fill(c: Redis, tag: string): Promise<void> {
 }
 
 export async function makeAofFixture(preamble: boolean): Promise<AofFixture> {
-  const srv = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', preamble ? 'yes' : 'no'] });
+  // The plain form also carries `#TS:` annotations (aof-timestamp-enabled), which readers must skip.
+  const srv = await startRedis({
+    args: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', preamble ? 'yes' : 'no', '--aof-timestamp-enabled', preamble ? 'no' : 'yes'],
+  });
   try {
     const c = srv.client();
     await fill(c, 'base');

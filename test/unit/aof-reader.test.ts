@@ -133,3 +133,22 @@ test('a big argument parses linearly across many small chunks', async () => {
   const first = out[0]!;
   assert.ok(first.kind === 'command' && first.argv[2]!.equals(big));
 });
+
+test('an AOF with an RDB preamble (corpus) reads the same at every split: RDB records, then commands', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { CORPUS } = await import('../helpers/redis-server.js');
+  const buf = await readFile(join(CORPUS, 'redis-tests', 'rdb-preamble.aof'));
+  const showAll = async (cuts: number[]): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const b of readAof(new ByteSource(chunks(buf, cuts), { name: 'p.aof' }))) {
+      for (const r of b) out.push(r.kind === 'entry' ? `entry ${r.entry.db}:${r.entry.key}` : r.kind === 'command' ? `cmd ${r.db}:${r.argv.join(' ')}` : r.kind);
+    }
+    return out;
+  };
+  const expected = await showAll([]);
+  assert.ok(expected.includes('end'));
+  assert.ok(expected.filter((s) => s.startsWith('entry ')).length > 0);
+  assert.ok(expected[expected.length - 1]!.startsWith('cmd '));
+  for (const cuts of splits(buf.length)) assert.deepEqual(await showAll(cuts), expected, `cuts ${cuts.join(',')}`);
+});
