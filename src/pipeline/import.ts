@@ -85,14 +85,14 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
   } catch (err) {
     target.destroy();
     const fe = asFerryError(target.fatal ?? err);
-    fe.context.summary = summarize(w.c, bytesNow(), started);
+    fe.context.summary = summarize(w.c, bytesNow(), started, target);
     throw fe;
   } finally {
     if (timer) clearInterval(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   }
   await target.close();
-  const summary = summarize(w.c, doneBytes, started);
+  const summary = summarize(w.c, doneBytes, started, target);
   opts.onProgress?.(progress());
   if (w.c.settled !== w.c.seen) {
     throw new FerryError('IMPORT_INCOMPLETE', `${w.c.seen - w.c.settled} of ${w.c.seen} records have no acknowledged outcome`, { summary });
@@ -119,7 +119,7 @@ function dispatch(w: ImportWriter, rec: ImportRecord, input: string): Promise<vo
   }
 }
 
-function summarize(c: Counters, bytes: number, started: number): ImportSummary {
+function summarize(c: Counters, bytes: number, started: number, t: Target): ImportSummary {
   return {
     keys: c.keys,
     skippedExpired: c.skippedExpired,
@@ -134,6 +134,8 @@ function summarize(c: Counters, bytes: number, started: number): ImportSummary {
     lost: { ...c.lost },
     errorList: [...c.errorList],
     paths: { ...c.paths },
+    redirects: t.redirects,
+    reconnects: t.reconnects,
   };
 }
 

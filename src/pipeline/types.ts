@@ -91,4 +91,8 @@ export interface ImportSummary {
   errorList: ImportErrorItem[];
   /** How entries were written: restore, rewrite, mset. */
   paths: { restore: number; rewrite: number; mset: number };
+  /** Cluster MOVED/ASK redirections followed. */
+  redirects: number;
+  /** Connections re-established after a drop. */
+  reconnects: number;
 }
