@@ -1,0 +1,69 @@
+/**
+ * `ferry serve` as a real child process (the CLI entry through tsx), for end-to-end tests: waits for
+ * the "listening" log line to learn the URL, and can be stopped with SIGTERM or killed with SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
+/** tsx's loader by absolute URL: the server runs in its own data directory, not in the project. */
+const TSX = import.meta.resolve('tsx');
+
+export interface ServeProcess {
+  url: string;
+  proc: ChildProcess;
+  output: () => string;
+  kill9(): Promise<void>;
+  stop(): Promise<number | null>;
+}
+
+export async function spawnServe(configPath: string, cwd: string): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, ['--import', TSX, resolve(ROOT, 'src/cli/main.ts'), 'serve', '--config', configPath], {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`ferry serve did not start:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const j = JSON.parse(line) as { msg?: string; url?: string };
+          if (j.msg === 'ferry serve listening' && j.url) {
+            clearTimeout(timer);
+            res(j.url);
+            return;
+          }
+        } catch {
+          /* a partial line */
+        }
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`ferry serve exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    output: () => out,
+    async kill9() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
