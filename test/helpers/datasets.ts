@@ -12,14 +12,12 @@
  *   mixed          ~350 MB: strings, lists, sets, zsets, hashes, streams (with groups), 10% TTLs, a few big keys
  *   big-keys       a 2,000,000-field hash, a 5,000,000-element list and a 256 MB string (generated only when asked)
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import { startRedis, digest, type RedisServer } from './redis-server.js';
-import { seededRandom, FAR_FUTURE_MS } from './make-rdb.js';
+import { startRedis, digest } from './redis-server.js';
+import { seededRandom, FAR_FUTURE_MS, RespWriter, pipeInto } from './make-rdb.js';
 
 /** Bump when the content of any dataset changes: old caches are then ignored. */
 export const DATASET_VERSION = 'v1';
@@ -129,76 +127,6 @@ export async function keyspace(client: Redis): Promise<Record<number, number>> {
   const out: Record<number, number> = {};
   for (const m of info.matchAll(/^db(\d+):keys=(\d+)/gm)) out[Number(m[1])] = Number(m[2]);
   return out;
-}
-
-// ------------------------------------------------------------------------------------------------
-// RESP generation, streamed into redis-cli --pipe
-
-/** Encodes commands as RESP into a 4 MB buffer, flushed to the sink with backpressure. */
-class RespWriter {
-  private buf = Buffer.allocUnsafe(4 << 20);
-  private n = 0;
-  constructor(private readonly sink: WriteStream | NodeJS.WritableStream) {}
-
-  async command(args: Arg[]): Promise<void> {
-    let size = 16;
-    for (const a of args) size += 16 + (typeof a === 'string' ? Buffer.byteLength(a) : a.length);
-    if (this.n + size > this.buf.length) await this.flush();
-    if (size > this.buf.length) {
-      // A command bigger than the buffer (a big DUMP payload): write its parts straight through.
-      await this.write(Buffer.from(`*${args.length}\r\n`));
-      for (const a of args) {
-        const b = typeof a === 'string' ? Buffer.from(a) : a;
-        await this.write(Buffer.from(`$${b.length}\r\n`));
-        await this.write(b);
-        await this.write(Buffer.from('\r\n'));
-      }
-      return;
-    }
-    this.n += this.buf.write(`*${args.length}\r\n`, this.n, 'latin1');
-    for (const a of args) {
-      if (typeof a === 'string') {
-        this.n += this.buf.write(`$${Buffer.byteLength(a)}\r\n`, this.n, 'latin1');
-        this.n += this.buf.write(a, this.n, 'utf8');
-      } else {
-        this.n += this.buf.write(`$${a.length}\r\n`, this.n, 'latin1');
-        this.n += a.copy(this.buf, this.n);
-      }
-      this.buf[this.n++] = 13;
-      this.buf[this.n++] = 10;
-    }
-  }
-
-  async flush(): Promise<void> {
-    if (!this.n) return;
-    const out = Buffer.from(this.buf.subarray(0, this.n));
-    this.n = 0;
-    await this.write(out);
-  }
-
-  async end(): Promise<void> {
-    await this.flush();
-    this.sink.end();
-    await once(this.sink, 'finish');
-  }
-
-  private async write(b: Buffer): Promise<void> {
-    if (!this.sink.write(b)) await once(this.sink, 'drain');
-  }
-}
-
-/** Streams commands into `redis-cli --pipe`; fails unless every reply was a success. */
-async function pipeInto(server: RedisServer, commands: AsyncIterable<Arg[]> | Iterable<Arg[]>): Promise<void> {
-  const cli = spawn('redis-cli', ['-h', server.host, '-p', String(server.port), '--pipe'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let output = '';
-  cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = once(cli, 'exit');
-  const w = new RespWriter(cli.stdin);
-  for await (const c of commands) await w.command(c);
-  await w.end();
-  const [code] = (await exited) as [number | null];
-  const m = /errors: (\d+), replies: (\d+)/.exec(output);
-  if (code !== 0 || !m || m[1] !== '0') throw new Error(`redis-cli --pipe failed (exit ${code}): ${output.trim()}`);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@
  * Content is deterministic for a given seed (explicit stream IDs, absolute expiries), so the digest is
  * stable across runs. `makeRdbWith(commands)` does the same for a caller-chosen command list.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -47,8 +50,8 @@ export interface EveryTypeOptions {
   /** Databases to fill (default [0, 1, 7]). */
   dbs?: number[];
   /**
-   * Add multi-megabyte keys in db 0 (8 MB string, 300k-element list, 200k-field hash, 200k-member set and
-   * zset, 20k-entry stream) for streaming paths. Off by default: it makes a ~25 MB file and takes seconds.
+   * Add big keys in db 0, each just over the parser's default 8 MiB inline limit (see largeCommands),
+   * for streaming paths. Off by default: it makes a ~60 MB file and takes several seconds.
    */
   large?: boolean;
   /** Eviction policy while saving: `lru` writes IDLE opcodes, `lfu` writes FREQ opcodes (default none). */
@@ -83,32 +86,15 @@ export class Gen {
   }
   /** Lowercase letters: incompressible enough for LZF, printable for debugging. */
   word(len: number): string {
-    let s = '';
-    for (let i = 0; i < len; i++) s += String.fromCharCode(97 + Math.floor(this.rnd() * 26));
-    return s;
+    const b = Buffer.allocUnsafe(len);
+    for (let i = 0; i < len; i++) b[i] = 97 + Math.floor(this.rnd() * 26);
+    return b.toString('latin1');
   }
   bytes(len: number): Buffer {
     const b = Buffer.allocUnsafe(len);
     for (let i = 0; i < len; i++) b[i] = Math.floor(this.rnd() * 256);
     return b;
   }
-}
-
-/** Sends commands in pipelines of `batch`, failing on the first error reply. */
-export async function sendAll(client: Redis, commands: Iterable<Command>, batch = 1000): Promise<void> {
-  let p = client.pipeline();
-  let n = 0;
-  const flush = async (): Promise<void> => {
-    const res = await p.exec();
-    for (const [err] of res ?? []) if (err) throw err;
-    p = client.pipeline();
-    n = 0;
-  };
-  for (const [name, ...args] of commands) {
-    p.call(String(name), ...args);
-    if (++n >= batch) await flush();
-  }
-  if (n) await flush();
 }
 
 /** Every type and encoding of Redis 7.0, for one database. Key names are the same in every db. */
@@ -212,29 +198,33 @@ function* everyTypeCommands(g: Gen, db: number): Generator<Command> {
   yield ['PEXPIREAT', k('stream'), String(FAR_FUTURE_MS + 2)];
 }
 
-/** Multi-megabyte keys (db 0 only) for streaming paths; batched so no command is huge. */
+/**
+ * Big keys (db 0 only), each a little over the parser's default 8 MiB inline limit so it is streamed:
+ * a 9 MB string, a 1M-element list, a 500k-field hash, an 800k-member set, a 600k-member zset and a
+ * 300k-entry stream with a consumer group. Sent in pieces so no single command is huge.
+ */
 function* largeCommands(g: Gen): Generator<Command> {
-  for (let i = 0; i < 8; i++) yield ['APPEND', 'big:string', g.bytes(1 << 20)];
-  for (let b = 0; b < 300; b++) {
+  for (let i = 0; i < 9; i++) yield ['APPEND', 'big:string', g.bytes(1 << 20)];
+  for (let b = 0; b < 1000; b++) {
     const items: Arg[] = [];
     for (let i = 0; i < 1000; i++) items.push(i % 4 === 0 ? String(b * 1000 + i) : g.word(8));
     yield ['RPUSH', 'big:list', ...items];
   }
-  for (let b = 0; b < 200; b++) {
+  for (let b = 0; b < 800; b++) {
     const hf: Arg[] = [];
     const sm: Arg[] = [];
     const zs: Arg[] = [];
     for (let i = 0; i < 1000; i++) {
       const n = b * 1000 + i;
       hf.push(`f${n}`, g.word(10));
-      sm.push(`m${n}`);
+      sm.push(`m${n}:${g.word(3)}`);
       zs.push(String(g.rnd() * 1e6), `z${n}`);
     }
-    yield ['HSET', 'big:hash', ...hf];
+    if (b < 500) yield ['HSET', 'big:hash', ...hf];
     yield ['SADD', 'big:set', ...sm];
-    yield ['ZADD', 'big:zset', ...zs];
+    if (b < 600) yield ['ZADD', 'big:zset', ...zs];
   }
-  for (let i = 1; i <= 20_000; i++) yield ['XADD', 'big:stream', `1700000000000-${i}`, 'i', String(i), 'w', g.word(8)];
+  for (let i = 1; i <= 300_000; i++) yield ['XADD', 'big:stream', `1700000000000-${i}`, 'i', String(i), 'w', g.word(20)];
   yield ['XGROUP', 'CREATE', 'big:stream', 'g', '0'];
   yield ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '500', 'STREAMS', 'big:stream', '>'];
 }
@@ -253,17 +243,18 @@ export const FIXTURE_FUNCTION =
 /** Every type and encoding Redis 7.0 writes, in dbs 0, 1 and 7 by default, plus a function library. */
 export async function makeEveryTypeRdb(opts: EveryTypeOptions = {}): Promise<RdbFixture> {
   const seed = opts.seed ?? 1;
-  return makeRdb([...policyArgs(opts.policy), ...(opts.args ?? [])], async (client) => {
-    await client.call('FUNCTION', 'LOAD', FIXTURE_FUNCTION);
+  function* all(): Generator<Command> {
+    yield ['FUNCTION', 'LOAD', FIXTURE_FUNCTION];
     for (const db of opts.dbs ?? [0, 1, 7]) {
-      await client.select(db);
-      await sendAll(client, everyTypeCommands(new Gen(seed * 1000 + db), db));
+      yield ['SELECT', String(db)];
+      yield* everyTypeCommands(new Gen(seed * 1000 + db), db);
     }
     if (opts.large) {
-      await client.select(0);
-      await sendAll(client, largeCommands(new Gen(seed * 1000 + 999)), 20);
+      yield ['SELECT', '0'];
+      yield* largeCommands(new Gen(seed * 1000 + 999));
     }
-  });
+  }
+  return makeRdb([...policyArgs(opts.policy), ...(opts.args ?? [])], (server) => pipeInto(server, all()));
 }
 
 export interface WithOptions {
@@ -276,13 +267,13 @@ export interface WithOptions {
  * usual); a function instead of a list gets the client to do anything else first.
  */
 export async function makeRdbWith(commands: Command[] | ((client: Redis) => Promise<void>), opts: WithOptions = {}): Promise<RdbFixture> {
-  return makeRdb(opts.args ?? [], async (client) => {
+  return makeRdb(opts.args ?? [], async (_server, client) => {
     if (typeof commands === 'function') await commands(client);
     else for (const [name, ...args] of commands) await client.call(String(name), ...args);
   });
 }
 
-async function makeRdb(args: string[], fill: (client: Redis) => Promise<void>): Promise<RdbFixture> {
+async function makeRdb(args: string[], fill: (server: RedisServer, client: Redis) => Promise<void>): Promise<RdbFixture> {
   const server = await startRedis({ args, keepDir: true });
   // RedisServer.stop() must run once only: a second call waits for an 'exit' that already happened.
   let stopped = false;
@@ -296,7 +287,7 @@ async function makeRdb(args: string[], fill: (client: Redis) => Promise<void>): 
   };
   try {
     const client = server.client();
-    await fill(client);
+    await fill(server, client);
     await client.select(0);
     const expected = await describe(server, client);
     await client.call('SAVE');
@@ -354,4 +345,75 @@ export async function dumpPayload(client: Redis, key: string | Buffer): Promise<
   if (!payload) throw new Error(`DUMP: no such key ${String(key)}`);
   const footer = payload.length - 10;
   return { payload, typeByte: payload[0]!, raw: payload.subarray(1, footer), rdbVersion: payload.readUInt16LE(footer) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// RESP generation, streamed into redis-cli --pipe (much faster than a client library for bulk fills)
+
+/** Encodes commands as RESP into a 4 MB buffer, flushed to the sink with backpressure. */
+export class RespWriter {
+  private buf = Buffer.allocUnsafe(4 << 20);
+  private n = 0;
+  constructor(private readonly sink: WriteStream | NodeJS.WritableStream) {}
+
+  async command(cmd: Command): Promise<void> {
+    const args = cmd.map((a) => (typeof a === 'number' ? String(a) : a));
+    let size = 16;
+    for (const a of args) size += 16 + (typeof a === 'string' ? Buffer.byteLength(a) : a.length);
+    if (this.n + size > this.buf.length) await this.flush();
+    if (size > this.buf.length) {
+      // A command bigger than the buffer (a big DUMP payload): write its parts straight through.
+      await this.write(Buffer.from(`*${args.length}\r\n`));
+      for (const a of args) {
+        const b = typeof a === 'string' ? Buffer.from(a) : a;
+        await this.write(Buffer.from(`$${b.length}\r\n`));
+        await this.write(b);
+        await this.write(Buffer.from('\r\n'));
+      }
+      return;
+    }
+    this.n += this.buf.write(`*${args.length}\r\n`, this.n, 'latin1');
+    for (const a of args) {
+      if (typeof a === 'string') {
+        this.n += this.buf.write(`$${Buffer.byteLength(a)}\r\n`, this.n, 'latin1');
+        this.n += this.buf.write(a, this.n, 'utf8');
+      } else {
+        this.n += this.buf.write(`$${a.length}\r\n`, this.n, 'latin1');
+        this.n += a.copy(this.buf, this.n);
+      }
+      this.buf[this.n++] = 13;
+      this.buf[this.n++] = 10;
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (!this.n) return;
+    const out = Buffer.from(this.buf.subarray(0, this.n));
+    this.n = 0;
+    await this.write(out);
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+    this.sink.end();
+    await once(this.sink, 'finish');
+  }
+
+  private async write(b: Buffer): Promise<void> {
+    if (!this.sink.write(b)) await once(this.sink, 'drain');
+  }
+}
+
+/** Streams commands into `redis-cli --pipe`; fails unless every reply was a success. */
+export async function pipeInto(server: RedisServer, commands: AsyncIterable<Command> | Iterable<Command>): Promise<void> {
+  const cli = spawn('redis-cli', ['-h', server.host, '-p', String(server.port), '--pipe'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = once(cli, 'exit');
+  const w = new RespWriter(cli.stdin);
+  for await (const c of commands) await w.command(c);
+  await w.end();
+  const [code] = (await exited) as [number | null];
+  const m = /errors: (\d+), replies: (\d+)/.exec(output);
+  if (code !== 0 || !m || m[1] !== '0') throw new Error(`redis-cli --pipe failed (exit ${code}): ${output.trim()}`);
 }
