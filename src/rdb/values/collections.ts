@@ -39,14 +39,15 @@ function blobCtx(src: ByteSource, offset: number, ctx: DecodeContext) {
   return { file: src.name, offset, key: ctx.key };
 }
 
-function scoreOf(b: Buffer, src: ByteSource, ctx: DecodeContext): number {
+/** `offset` is the blob's: the score's own position is inside it. */
+function scoreOf(b: Buffer, src: ByteSource, offset: number, ctx: DecodeContext): number {
   const v = parseScore(b.toString('latin1'));
-  if (Number.isNaN(v)) throw new FerryError('RDB_CORRUPT', `invalid zset score ${JSON.stringify(b.toString('latin1'))}`, { file: src.name, key: ctx.key });
+  if (Number.isNaN(v)) throw new FerryError('RDB_CORRUPT', `invalid zset score ${JSON.stringify(b.toString('latin1'))} in the blob`, { file: src.name, offset, key: ctx.key });
   return v;
 }
 
-function pairsOf(flat: Buffer[], src: ByteSource, ctx: DecodeContext, what: string): void {
-  if (flat.length % 2 !== 0) throw new FerryError('RDB_CORRUPT', `${what} holds an odd number of entries (${flat.length})`, { file: src.name, key: ctx.key });
+function pairsOf(flat: Buffer[], src: ByteSource, offset: number, ctx: DecodeContext, what: string): void {
+  if (flat.length % 2 !== 0) throw new FerryError('RDB_CORRUPT', `${what} holds an odd number of entries (${flat.length})`, { file: src.name, offset, key: ctx.key });
 }
 
 // ---------------------------------------------------------------- lists
@@ -157,13 +158,13 @@ export async function* decodeZset(src: ByteSource, typeByte: number, limits: Rea
     case 17: {
       const { blob, offset } = await readBlob(src, limits, ctx, typeByte === 12 ? 'zset ziplist' : 'zset listpack');
       const flat = typeByte === 12 ? ziplistEntries(blob, blobCtx(src, offset, ctx)) : listpackEntries(blob, blobCtx(src, offset, ctx));
-      pairsOf(flat, src, ctx, 'zset blob');
+      pairsOf(flat, src, offset, ctx, 'zset blob');
       for (let i = 0; i < flat.length; i += 2 * BATCH_ELEMENTS) {
         const members: Buffer[] = [];
         const scores: number[] = [];
         for (let j = i; j < Math.min(flat.length, i + 2 * BATCH_ELEMENTS); j += 2) {
           members.push(flat[j]!);
-          scores.push(scoreOf(flat[j + 1]!, src, ctx));
+          scores.push(scoreOf(flat[j + 1]!, src, offset, ctx));
         }
         yield { t: 'zset', members, scores };
       }
@@ -203,7 +204,7 @@ export async function* decodeHash(src: ByteSource, typeByte: number, limits: Rea
       const { blob, offset } = await readBlob(src, limits, ctx, 'hash blob');
       const bc = blobCtx(src, offset, ctx);
       const flat = typeByte === 9 ? zipmapPairs(blob, bc) : typeByte === 13 ? ziplistEntries(blob, bc) : listpackEntries(blob, bc);
-      pairsOf(flat, src, ctx, 'hash blob');
+      pairsOf(flat, src, offset, ctx, 'hash blob');
       for (let i = 0; i < flat.length; i += 2 * BATCH_ELEMENTS) {
         const fields: Buffer[] = [];
         const values: Buffer[] = [];

@@ -11,7 +11,7 @@ import { decodeString, decodeModule } from './string-and-module.js';
 
 export function decodeValue(src: ByteSource, typeByte: number, limits: ReadLimits, ctx: DecodeContext): AsyncGenerator<ValueChunk> {
   const info = typeInfo(ctx.magic, typeByte);
-  if (!info) throw new FerryError('RDB_UNKNOWN_TYPE', `unknown value type ${typeByte}`, { file: src.name, key: ctx.key });
+  if (!info) throw new FerryError('RDB_UNKNOWN_TYPE', `unknown value type ${typeByte}`, { file: src.name, offset: src.offset, key: ctx.key });
   switch (info.type) {
     case 'string':
       return decodeString(src, limits, ctx);
