@@ -93,6 +93,27 @@ test('bombs: expansion ratio and total size limits, declared (zip) and counted a
   }, (e: unknown) => isFerryError(e, 'ARCHIVE_HOSTILE'));
 });
 
+test('entries past the ratio floor that compress normally are read whole (zip, tar.gz, gz)', async () => {
+  const limits = { ratioFloorBytes: 1024 * 1024, maxRatio: 50 };
+  const big = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+  const cmd = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${big.length}\r\n`), big, Buffer.from('\r\n')]);
+  const files = [
+    await writeTo(join(dir, 'okbig.zip'), await zipBuffer([{ name: 'a.aof', data: cmd }])),
+    await writeTo(join(dir, 'okbig.tgz'), await tarGzBuffer([{ name: 'a.aof', data: cmd }])),
+    await writeTo(join(dir, 'okbig.gz'), gzipSync(cmd)),
+  ];
+  for (const f of files) {
+    const [input] = await openInputs(f, { archiveLimits: limits });
+    const got = [];
+    for await (const b of input!.records()) got.push(...b);
+    assert.equal(got.length, 1, f);
+    const r = got[0]!;
+    assert.ok(r.kind === 'command' && r.argv[2]!.equals(big), f);
+    assert.equal(input!.bytesRead(), input!.size, f);
+  }
+});
+
 test('truncated archives are ARCHIVE_CORRUPT', async () => {
   const z = await zipBuffer([{ name: 'dump.rdb', data: rdb }]);
   await rejectsWith(await writeTo(join(dir, 'cut.zip'), z.subarray(0, z.length - 30)), 'ARCHIVE_CORRUPT', /zip/);

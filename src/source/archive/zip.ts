@@ -75,6 +75,7 @@ async function* entryBytes(zip: yauzl.ZipFile, e: yauzl.Entry, archive: string, 
   // Progress counts the entry's compressed bytes only (not its local header), so it ends at compressedSize.
   count?.();
   const path = entryName(e);
+  raw.on('data', (c: Buffer) => guard.addCompressed(c.length));
   let out: AsyncIterable<Buffer> = raw;
   let inflate: ReturnType<typeof createInflateRaw> | null = null;
   if (e.compressionMethod === 8) {
