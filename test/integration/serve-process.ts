@@ -24,17 +24,24 @@ export async function spawnServe(configPath: string, cwd: string): Promise<Serve
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let started = false;
+  // Keep only the tail: a busy server logs a line per request.
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-256 * 1024);
+  };
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = await new Promise<string>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`ferry serve did not start:\n${out}`)), 30_000);
     const onData = (d: Buffer) => {
-      out += d.toString();
+      keep(d);
+      if (started) return;
       for (const line of out.split('\n')) {
         if (!line.startsWith('{')) continue;
         try {
           const j = JSON.parse(line) as { msg?: string; url?: string };
           if (j.msg === 'ferry serve listening' && j.url) {
             clearTimeout(timer);
+            started = true;
             res(j.url);
             return;
           }
@@ -44,7 +51,7 @@ export async function spawnServe(configPath: string, cwd: string): Promise<Serve
       }
     };
     proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', keep);
     proc.once('exit', (code) => {
       clearTimeout(timer);
       rej(new Error(`ferry serve exited with ${code}:\n${out}`));
