@@ -30,7 +30,7 @@ export interface Server {
 }
 
 export interface StartOptions extends LoadOptions {
-  /** Where the one-time credentials banner goes (stdout by default). */
+  /** Where the one-time credentials banner goes (stderr by default). */
   print?: (text: string) => void;
   logger?: Logger;
 }
@@ -79,7 +79,8 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
   const url = `http://${host}:${port}`;
 
   if (generated) {
-    (opts.print ?? ((t: string) => process.stdout.write(t)))(
+    // stderr, so stdout stays pure JSON log lines for log shippers.
+    (opts.print ?? ((t: string) => process.stderr.write(t)))(
       [
         'Ferry generated credentials (shown once; kept in ' + config.dataDir + '/bootstrap.json):',
         `  project_id:   ${generated.project_id}`,
