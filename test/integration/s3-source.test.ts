@@ -117,3 +117,34 @@ test('local buckets: a directory per bucket under the data root, keys kept insid
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('ferry import and ferry inspect take s3://bucket/key with the bucket from the AWS_* environment', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  const cwd = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1',
+    FERRY_DATA_DIR: join(cwd, 'data'),
+  };
+  const main = join(process.cwd(), 'src/cli/main.ts');
+  // The CLI runs from an empty directory (no ferry.yaml): tsx is loaded by URL from the project.
+  const tsx = import.meta.resolve('tsx');
+  try {
+    const c = target.client();
+    await c.flushall();
+    const imp = await run(process.execPath, ['--import', tsx, main, 'import', 's3://backups/single/appendonly.aof', '-t', target.url, '--json'], { cwd, env, timeout: 60_000 });
+    const summary = JSON.parse(imp.stdout.trim().split('\n').pop()!) as { errors: number; aofCommands: number };
+    assert.equal(summary.errors, 0);
+    assert.ok(summary.aofCommands > 0);
+    assert.equal(await digest(c), fx.digest);
+    const ins = await run(process.execPath, ['--import', tsx, main, 'inspect', 's3://backups/zipped/backup.zip', '--json', '--no-progress'], { cwd, env, timeout: 60_000 });
+    const report = JSON.parse(ins.stdout.trim()) as { input: { kind: string; container: string }; rdbVersion: number; aof: { commands: number } };
+    assert.deepEqual(report.input, { kind: 'rdb', container: 'zip' });
+    assert.equal(report.rdbVersion, 10);
+    assert.ok(report.aof.commands > 0);
+  } finally {
+    await rm(cwd, { recursive: true, force: true });
+  }
+});
