@@ -6,6 +6,7 @@
  */
 import { type BlobContext, corrupt, hex } from './context.js';
 import { lzfDecompress } from './lzf.js';
+import { intText } from './int-text.js';
 
 export interface AtResult<T> {
   value: T;
@@ -60,13 +61,13 @@ export function readRdbStringAt(buf: Buffer, pos: number, ctx: BlobContext = {},
   switch (b) {
     case 0xc0:
       need(buf, pos, 2, ctx, 'an 8-bit integer string');
-      return { value: Buffer.from(String(buf.readInt8(pos + 1)), 'latin1'), end: pos + 2 };
+      return { value: intText(buf.readInt8(pos + 1)), end: pos + 2 };
     case 0xc1:
       need(buf, pos, 3, ctx, 'a 16-bit integer string');
-      return { value: Buffer.from(String(buf.readInt16LE(pos + 1)), 'latin1'), end: pos + 3 };
+      return { value: intText(buf.readInt16LE(pos + 1)), end: pos + 3 };
     case 0xc2:
       need(buf, pos, 5, ctx, 'a 32-bit integer string');
-      return { value: Buffer.from(String(buf.readInt32LE(pos + 1)), 'latin1'), end: pos + 5 };
+      return { value: intText(buf.readInt32LE(pos + 1)), end: pos + 5 };
     case 0xc3: {
       const clen = readRdbLengthAt(buf, pos + 1, ctx);
       const rawLen = readRdbLengthAt(buf, clen.end, ctx);
