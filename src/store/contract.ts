@@ -108,6 +108,8 @@ export interface TaskStore {
   getTask(projectId: string, id: string, withDeleted?: boolean): TaskRecord | null;
   /** Any project's task, by id (runner side). */
   getTaskById(id: string): TaskRecord | null;
+  /** The MIGRATING or TERMINATING task importing into this target instance, if any. */
+  activeTaskFor(targetId: string): TaskRecord | null;
   /** Newest first; deleted tasks are never listed. */
   listTasks(projectId: string, q: ListQuery): { count: number; tasks: TaskRecord[] };
   /** Changes the status only if it is one of `from`; returns the new record, or null when it was not. */

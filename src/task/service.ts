@@ -86,7 +86,7 @@ export class TaskService {
     checkPassword(inst, body.target_instance.password);
     const db = parseDb(body.target_instance.db, inst);
     // Fail fast on a busy target before touching it; the store re-checks atomically at insert.
-    this.assertTargetFree(projectId, inst.id);
+    if (this.d.store.activeTaskFor(inst.id)) throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.');
 
     const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
     const info = await this.d.engine.probeTarget(target);
@@ -178,11 +178,6 @@ export class TaskService {
   logs(projectId: string, id: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): { count: number; logs: TaskLog[] } {
     this.get(projectId, id);
     return this.d.store.listLogs(id, q);
-  }
-
-  private assertTargetFree(projectId: string, instanceId: string): void {
-    const busy = this.d.store.listTasks(projectId, { offset: 0, limit: 1000 }).tasks.some((t) => t.spec.target.id === instanceId && (t.status === 'MIGRATING' || t.status === 'TERMINATING'));
-    if (busy) throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.');
   }
 }
 

@@ -233,6 +233,34 @@ describe('create: pre-checks and field errors', () => {
   });
 });
 
+describe('request edge cases', () => {
+  test('two creates racing for one target: exactly one wins, the other is DCS.4017', async () => {
+    const body = (name: string) => createBody({ task_name: name, backup_files: { bucket_name: 'tests', files: [{ file_name: 'hash-ziplist.rdb' }] } }, { id: 'inst-a2', password: undefined });
+    const [a, b] = await Promise.all([
+      call({ method: 'POST', url: `/v2/${PA}/migration-task`, payload: body('race-one') }),
+      call({ method: 'POST', url: `/v2/${PA}/migration-task`, payload: body('race-two') }),
+    ]);
+    const codes = [a.statusCode, b.statusCode].sort();
+    assert.deepEqual(codes, [200, 400], a.body + b.body);
+    const loser = a.statusCode === 400 ? a : b;
+    assertError(loser, 400, 'DCS.4017');
+    const winner = (a.statusCode === 200 ? a : b).json();
+    assert.equal((await waitStatus(app, PA, TA, winner.id, (s) => s !== 'MIGRATING')).status, 'SUCCESS');
+  });
+
+  test('a body over 12 MB is 413 APIGW.0201', async () => {
+    const r = await call({ method: 'POST', url: `/v2/${PA}/migration-task`, payload: JSON.stringify({ task_name: 'x'.repeat(13 * 1024 * 1024) }) });
+    assert.equal(r.statusCode, 413);
+    assert.equal(r.json().error_code, 'APIGW.0201');
+    assert.match(String(r.headers['x-request-id']), /^[0-9a-f]{32}$/);
+  });
+
+  test('a JSON body without a Content-Type header is still read', async () => {
+    const r = await app.inject({ method: 'POST', url: `/v2/${PA}/migration-task`, headers: { 'x-auth-token': TA }, payload: JSON.stringify(createBody({}, { password: 'wrong' })) });
+    assertError(r, 400, 'DCS.4080');
+  });
+});
+
 describe('list, stop, batch-stop, delete', () => {
   test('list: count is the total, offset/limit page newest first, name filters, limit bounds', async () => {
     const mine = [seed({ name: 'page-one' }), seed({ name: 'page-two' }), seed({ name: 'page-three' })];

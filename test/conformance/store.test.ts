@@ -57,10 +57,13 @@ for (const a of adapters) {
     test('one active task per target: TARGET_BUSY until the first one is final', () => {
       const s = a.open();
       s.createTask(task({ id: 'a', target: 'T' }), 1);
+      assert.equal(s.activeTaskFor('T')?.id, 'a');
+      assert.equal(s.activeTaskFor('U'), null);
       assert.throws(() => s.createTask(task({ id: 'b', target: 'T' }), 2), (e: unknown) => e instanceof FerryError && e.code === 'TARGET_BUSY');
       assert.ok(s.transition('a', ['MIGRATING'], 'TERMINATING', {}, 3));
       assert.throws(() => s.createTask(task({ id: 'b', target: 'T' }), 4), (e: unknown) => e instanceof FerryError && e.code === 'TARGET_BUSY');
       assert.ok(s.transition('a', ['TERMINATING'], 'TERMINATED', { finished_at: 5 }, 5));
+      assert.equal(s.activeTaskFor('T'), null);
       assert.equal(s.createTask(task({ id: 'b', target: 'T' }), 6).status, 'MIGRATING');
       s.close();
     });

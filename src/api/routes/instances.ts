@@ -8,6 +8,8 @@ import { instanceOut } from '../present.js';
 import { errorResponses, InstanceParams, ProjectParams } from '../schemas/common.js';
 import { InstanceList, InstanceOut } from '../schemas/instances.js';
 
+const PROBE_PARALLEL = 16;
+
 /** Status and version come from a short live probe; an instance that does not answer reads ERROR. */
 async function probe(d: ApiDeps, i: InstanceConfig): Promise<TargetInfo | null> {
   try {
@@ -23,7 +25,17 @@ export function registerInstanceRoutes(app: FastifyInstance, d: ApiDeps): void {
     { schema: { operationId: 'ListInstances', tags: ['instance'], params: ProjectParams, response: { 200: InstanceList, ...errorResponses } } },
     async (req) => {
       const list = d.registry.list(req.params.project_id);
-      const out = await Promise.all(list.map(async (i) => instanceOut(i, await probe(d, i))));
+      // Probe a bounded number at a time: a registry of hundreds must not open hundreds of sockets at once.
+      const infos: (TargetInfo | null)[] = new Array(list.length).fill(null);
+      let next = 0;
+      const worker = async () => {
+        while (next < list.length) {
+          const k = next++;
+          infos[k] = await probe(d, list[k]!);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PROBE_PARALLEL, list.length) }, worker));
+      const out = list.map((i, k) => instanceOut(i, infos[k]!));
       return { instance_num: out.length, instances: out };
     },
   );

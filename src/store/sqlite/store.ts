@@ -125,6 +125,13 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
+  activeTaskFor(targetId: string): TaskRecord | null {
+    return this.wrap('read a task', () => {
+      const row = this.db.prepare("SELECT * FROM tasks WHERE target_id = ? AND status IN ('MIGRATING', 'TERMINATING')").get(targetId) as TaskRow | undefined;
+      return row ? toRecord(row) : null;
+    });
+  }
+
   listTasks(projectId: string, q: ListQuery): { count: number; tasks: TaskRecord[] } {
     return this.wrap('list tasks', () => {
       const where = ['project_id = ?', 'deleted_at IS NULL'];
