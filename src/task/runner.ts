@@ -16,6 +16,9 @@ import type { ImportPlan, TaskEngine } from './engine.js';
 import type { InstanceRegistry } from './instances.js';
 import { TaskLogWriter } from './task-log.js';
 
+/** How often running progress is written to the store (stats read it from there). */
+const PROGRESS_SAVE_MS = 1000;
+
 export interface TaskMetrics {
   progress(deltaKeys: number, deltaBytes: number): void;
   finished(status: 'SUCCESS' | 'FAILED' | 'TERMINATED', errorCode: string | null): void;
@@ -183,6 +186,7 @@ export class TaskRunner {
     let progress: TaskProgress | null = task.progress;
     let lastKeys = 0;
     let lastBytes = 0;
+    let lastSaved = 0;
     const heartbeat = setInterval(() => {
       let held = false;
       try {
@@ -207,6 +211,15 @@ export class TaskRunner {
         signal: r.controller.signal,
         onProgress: (p) => {
           progress = toProgress(p, progress);
+          // Stats readers see progress within a second, whatever the lease length.
+          if (this.now() - lastSaved >= PROGRESS_SAVE_MS) {
+            lastSaved = this.now();
+            try {
+              this.o.store.heartbeat(task.id, this.o.owner, this.now() + this.o.leaseMs, progress, this.now());
+            } catch (err) {
+              this.o.logger.warn({ err, task_id: task.id }, 'saving progress failed');
+            }
+          }
           this.o.metrics?.progress(progress.keys - lastKeys, progress.bytes_read - lastBytes);
           lastKeys = progress.keys;
           lastBytes = progress.bytes_read;
