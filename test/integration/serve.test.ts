@@ -62,7 +62,8 @@ before(async () => {
       projects: [{ id: PROJECT, tokens: [TOKEN] }],
       instances: Object.entries(targets).map(([name, r]) => ({ id: `inst-${name}`, project: PROJECT, name, type: 'single', addrs: `127.0.0.1:${r.port}`, password: `pw-${name}` })),
       buckets: [{ name: 'local-backups', path: bucket }, s3.bucket('s3-backups')],
-      tasks: { lease_seconds: 3 },
+      // The default 30 s lease: recovery after kill -9 must not wait for it (the dead pid is detected).
+      tasks: { lease_seconds: 30 },
     }),
   );
   serve = await spawnServe(cfg, dir);
