@@ -13,7 +13,7 @@ import { readMultipart } from '../aof/multipart.js';
 import { readHead, type Blob } from './blob.js';
 import { sniff, SNIFF_BYTES, rdbHeader, isArchiveFormat, type ContentFormat } from './sniff.js';
 import { readZip } from './archive/zip.js';
-import { readTar } from './archive/tar.js';
+import { readTar, firstTarEntryHead } from './archive/tar.js';
 import { gunzipBlob } from './archive/gunzip.js';
 import { splitEntryPath } from './archive/entry-path.js';
 import { DEFAULT_ARCHIVE_LIMITS, ExpansionGuard, type ArchiveLimits } from './archive/limits.js';
@@ -168,6 +168,38 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
   return out;
 }
 
+/**
+ * A tar or tar.gz as one input. Opening it reads only the first entry's head (cheap pre-checks: no
+ * archive is read whole before a task starts); pulling records first lists and checks the whole
+ * archive (a hostile one fails before any record is yielded, so nothing is written), then reads each
+ * RDB/AOF/multi-part set in it in turn. Progress counts compressed bytes over all passes, so the
+ * size is not known in advance.
+ */
+async function tarInput(blob: Blob, gz: boolean, limits: ArchiveLimits, o: ReadOptions): Promise<SourceInput> {
+  const container = gz ? 'tar.gz' : 'tar';
+  const first = await firstTarEntryHead(blob, gz, limits);
+  // Nothing recognisable in it: the full listing says why (a hostile entry, or no backup at all).
+  if (!first) return archiveInputs(blob, await readTar(blob, gz, limits), o)[0]!;
+  const firstFormat = sniff(first.head);
+  if (isArchiveFormat(firstFormat)) {
+    throw new FerryError('ARCHIVE_HOSTILE', `${container} entry ${JSON.stringify(first.path)} is itself an archive (${firstFormat}); nested archives are refused`, { file: blob.name, field: first.path });
+  }
+  const kind: FormatInfo['kind'] = firstFormat === 'manifest' ? 'aof-multipart' : firstFormat === 'aof' ? 'aof' : 'rdb';
+  const m = meterOf();
+  let inner: SourceInput[] = [];
+  return {
+    name: blob.name,
+    size: null,
+    format: { kind, container, rdb: rdbHeader(first.head) },
+    async *records() {
+      const archive = await readTar(blob, gz, limits, m.add);
+      inner = archiveInputs(blob, archive, o);
+      for (const i of inner) yield* i.records();
+    },
+    bytesRead: () => m.n + inner.reduce((a, i) => a + i.bytesRead(), 0),
+  };
+}
+
 /** The first bytes of a gzip blob's expanded content. */
 async function gunzipHead(blob: Blob, limits: ArchiveLimits): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -195,11 +227,11 @@ export async function inputsFromBlob(loc: Located, o: ReadOptions): Promise<Sour
     case 'zip':
       return archiveInputs(blob, await readZip(blob, limits), o);
     case 'tar':
-      return archiveInputs(blob, await readTar(blob, false, limits), o);
+      return [await tarInput(blob, false, limits, o)];
     case 'gzip': {
       const innerHead = await gunzipHead(blob, limits);
       const inner = sniff(innerHead);
-      if (inner === 'tar') return archiveInputs(blob, await readTar(blob, true, limits), o);
+      if (inner === 'tar') return [await tarInput(blob, true, limits, o)];
       if (isArchiveFormat(inner)) throw new FerryError('ARCHIVE_HOSTILE', `gzip holds another archive (${inner}); nested archives are refused`, { file: blob.name });
       if (inner !== 'rdb' && inner !== 'aof') throw unknownFormat(blob.name, inner);
       const m = meterOf();

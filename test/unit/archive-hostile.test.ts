@@ -23,8 +23,17 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Opens and reads every input: tar archives are listed (and refused) when records are first pulled. */
+async function openAndRead(path: string, limits = {}): Promise<void> {
+  for (const input of await openInputs(path, { archiveLimits: limits })) {
+    for await (const _ of input.records()) {
+      /* read everything */
+    }
+  }
+}
+
 async function rejectsWith(path: string, code: ErrorCode, pattern: RegExp, limits = {}): Promise<void> {
-  await assert.rejects(openInputs(path, { archiveLimits: limits }), (e: unknown) => {
+  await assert.rejects(openAndRead(path, limits), (e: unknown) => {
     assert.ok(isFerryError(e, code), `expected ${code}, got ${String(e)}`);
     assert.match(e.message, pattern);
     assert.match(e.message, /file /);
@@ -45,12 +54,17 @@ test('entries are chosen by content, whatever their names', async () => {
   assert.equal(recs.length, 1);
   assert.ok(inputs[1]!.bytesRead() > 0);
 
-  const tgz = await writeTo(join(dir, 'anything.data'), await tarGzBuffer([{ name: 'a/dump', data: rdb }, { name: 'a/b.aof', data: aof }]));
+  const tgz = await writeTo(join(dir, 'anything.data'), await tarGzBuffer([{ name: 'README', data: Buffer.from('hi') }, { name: 'a/dump', data: rdb }, { name: 'a/b.aof', data: aof }]));
   const t = await openInputs(tgz);
-  assert.deepEqual(t.map((i) => [i.format.kind, i.format.container]), [['rdb', 'tar.gz'], ['aof', 'tar.gz']]);
+  assert.deepEqual(t.map((i) => [i.format.kind, i.format.container, i.format.rdb?.version]), [['rdb', 'tar.gz', 3]]);
   let keys = 0;
-  for await (const b of t[0]!.records()) keys += b.filter((r) => r.kind === 'entry').length;
-  assert.equal(keys, 2);
+  let commands = 0;
+  for await (const b of t[0]!.records()) {
+    keys += b.filter((r) => r.kind === 'entry').length;
+    commands += b.filter((r) => r.kind === 'command').length;
+  }
+  assert.deepEqual([keys, commands], [2, 1]);
+  assert.ok(t[0]!.bytesRead() >= 2 * (await readFile(tgz)).length, 'listing pass plus entry passes');
 
   const gz = await writeTo(join(dir, 'plain.gz'), gzipSync(rdb));
   const g = await openInputs(gz);
@@ -110,7 +124,7 @@ test('entries past the ratio floor that compress normally are read whole (zip, t
     assert.equal(got.length, 1, f);
     const r = got[0]!;
     assert.ok(r.kind === 'command' && r.argv[2]!.equals(big), f);
-    assert.equal(input!.bytesRead(), input!.size, f);
+    if (input!.size !== null) assert.equal(input!.bytesRead(), input!.size, f);
   }
 });
 

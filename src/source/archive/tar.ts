@@ -1,8 +1,10 @@
 /**
  * Tar and tar.gz archives through tar-stream. A tar can only be read front to back, so it is read
- * twice: a listing pass checks every entry (paths, links, device files, sizes, nesting by content,
- * expansion limits) and reads the manifest before anything is imported (a hostile archive writes
- * nothing), then each imported entry is streamed by a pass that skips to it.
+ * more than once: a listing pass checks every entry (paths, links, device files, sizes, nesting by
+ * content, expansion limits) and reads the manifest before anything is imported (a hostile archive
+ * writes nothing), then each imported entry is streamed by a pass that skips to it. Opening an
+ * input reads only the first entry's head (`firstTarEntryHead`); the listing runs when records
+ * are first pulled.
  */
 import { type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -55,21 +57,49 @@ async function drain(body: Readable): Promise<void> {
   }
 }
 
-export async function readTar(blob: Blob, gz: boolean, limits: ArchiveLimits): Promise<Archive> {
+/**
+ * The first regular file's first bytes, reading no further: what the archive holds at a glance
+ * (the API's pre-check), without the full listing pass.
+ */
+export async function firstTarEntryHead(blob: Blob, gz: boolean, limits: ArchiveLimits): Promise<{ path: string; head: Buffer } | null> {
   try {
-    return await listTar(blob, gz, limits);
+    for await (const { header, body } of walk(blob, gz, new ExpansionGuard(limits, blob.name))) {
+      if ((header.type ?? 'file') !== 'file' && header.type !== 'contiguous-file') {
+        await drain(body);
+        continue;
+      }
+      const parts: Buffer[] = [];
+      let have = 0;
+      for await (const chunk of body) {
+        if (have >= SNIFF_BYTES) continue; // drain the rest: tar-stream moves on only after a whole entry
+        parts.push(chunk as Buffer);
+        have += (chunk as Buffer).length;
+      }
+      const head = Buffer.concat(parts).subarray(0, SNIFF_BYTES);
+      // READMEs and the like do not say what the archive holds: look at the next entry.
+      if (sniff(head) !== 'unknown') return { path: header.name, head };
+    }
+    return null;
+  } catch (err) {
+    throw archiveError(blob.name, gz ? 'tar.gz' : 'tar', err);
+  }
+}
+
+export async function readTar(blob: Blob, gz: boolean, limits: ArchiveLimits, onCompressed?: (n: number) => void): Promise<Archive> {
+  try {
+    return await listTar(blob, gz, limits, onCompressed);
   } catch (err) {
     // Stream errors surface where entry bodies are read too, not only in walk(): map them all.
     throw archiveError(blob.name, gz ? 'tar.gz' : 'tar', err);
   }
 }
 
-async function listTar(blob: Blob, gz: boolean, limits: ArchiveLimits): Promise<Archive> {
+async function listTar(blob: Blob, gz: boolean, limits: ArchiveLimits, onCompressed?: (n: number) => void): Promise<Archive> {
   const name = blob.name;
   const entries: ArchiveEntry[] = [];
   const seen = new Set<string>();
   let declared = 0;
-  for await (const { header, body } of walk(blob, gz, new ExpansionGuard(limits, name))) {
+  for await (const { header, body } of walk(blob, gz, new ExpansionGuard(limits, name), onCompressed)) {
     const path = header.name;
     checkEntryPath(path, name);
     const type = header.type ?? 'file';
