@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { FerryError } from './errors/ferry-error.js';
 import { Authenticator } from './api/auth/authenticate.js';
 import { createMetrics } from './api/metrics.js';
 import { applyEmbeddedDefaults, type Bootstrap } from './config/embedded-defaults.js';
@@ -71,8 +72,14 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
   const auth = new Authenticator(config.projects);
   const app = await buildApp({ service, registry, engine, auth, metrics, logger });
 
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await app.close();
+    store.close();
+    throw new FerryError('CONFIG_INVALID', `cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { field: 'listen' }, { cause: err });
+  }
   runner.start();
-  await app.listen({ host: config.listen.host, port: config.listen.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
