@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { FerryError } from '../errors/ferry-error.js';
 import { openLocalFile, FILE_CHUNK } from './local-file.js';
 import type { Blob } from './blob.js';
 
@@ -10,10 +11,17 @@ export async function openLocalBlob(path: string, name = path): Promise<Blob> {
   return {
     name,
     size,
-    stream(start = 0, end?: number): AsyncIterable<Buffer> {
+    async *stream(start = 0, end?: number): AsyncGenerator<Buffer> {
       const last = (end ?? size) - 1;
-      if (last < start) return (async function* () {})();
-      return createReadStream(path, { start, end: last, highWaterMark: FILE_CHUNK });
+      if (last < start) return;
+      const s = createReadStream(path, { start, end: last, highWaterMark: FILE_CHUNK });
+      try {
+        for await (const chunk of s) yield chunk as Buffer;
+      } catch (err) {
+        throw new FerryError('SOURCE_IO', `reading ${path} failed: ${(err as Error).message}`, { file: name }, { cause: err });
+      } finally {
+        s.destroy();
+      }
     },
   };
 }
