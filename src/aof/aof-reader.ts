@@ -71,8 +71,23 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
   let multi: OpenMulti | null = null;
   let batch: ImportRecord[] = [];
 
+  // Most AOFs repeat a few command names back to back: reuse the last decoded name when the bytes match.
+  let lastRaw: Buffer = Buffer.alloc(0);
+  let lastName = '';
+  const nameOf = (raw: Buffer): string => {
+    if (raw.length > 32) return '';
+    if (raw.length === lastRaw.length) {
+      let same = true;
+      for (let i = 0; i < raw.length; i++) if (raw[i] !== lastRaw[i]) { same = false; break; }
+      if (same) return lastName;
+    }
+    lastRaw = raw;
+    lastName = raw.toString('latin1').toLowerCase();
+    return lastName;
+  };
+
   const handle = (argv: Buffer[], offset: number): void => {
-    const name = argv[0]!.length <= 7 ? argv[0]!.toString('latin1').toLowerCase() : '';
+    const name = nameOf(argv[0]!);
     if (name === 'select') {
       if (argv.length !== 2 || !/^[0-9]{1,9}$/.test(argv[1]!.toString('latin1'))) {
         throw new FerryError('AOF_CORRUPT', 'SELECT without a valid db number', { file: src.name, offset });
@@ -98,7 +113,7 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
       multi = null;
       return;
     }
-    const refused = refusedCommand(argv);
+    const refused = refusedCommand(name, argv);
     if (refused !== null) {
       const message = `command ${refused.toUpperCase()} is not replayed by an import`;
       if (opts.refused !== 'skip') throw new FerryError('AOF_COMMAND_REFUSED', message, { file: src.name, offset });

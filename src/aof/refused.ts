@@ -19,11 +19,8 @@ const ALLOWED_SUBCOMMANDS: Record<string, Set<string>> = {
   function: new Set(['load']),
 };
 
-/** The lower-case command name when `argv` must be refused, else null. */
-export function refusedCommand(argv: Buffer[]): string | null {
-  const first = argv[0]!;
-  if (first.length > 16) return null;
-  const name = first.toString('latin1').toLowerCase();
+/** The command name when `argv` (whose lower-case name is `name`) must be refused, else null. */
+export function refusedCommand(name: string, argv: Buffer[]): string | null {
   if (!REFUSED.has(name)) return null;
   const allowed = ALLOWED_SUBCOMMANDS[name];
   if (allowed && argv.length > 1 && allowed.has(argv[1]!.toString('latin1').toLowerCase())) return null;

@@ -93,8 +93,7 @@ export function readRespItem(src: ByteSource, lim: RespLimits): RespItem {
   }
   const argc = numberLine(src, STAR, lim.maxArgs, 'argument count');
   if (argc === 0) throw corrupt(src, 'command with zero arguments', src.offset);
-  const argv: Buffer[] = new Array<Buffer>(Math.min(argc, 1024));
-  argv.length = 0;
+  const argv: Buffer[] = [];
   for (let i = 0; i < argc; i++) {
     const len = numberLine(src, DOLLAR, lim.maxArgBytes, 'argument length');
     const b = src.buf;
