@@ -248,7 +248,9 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
       if (!streamInstead && err !== SHORT) throw err;
       const at = src.offset;
       const need = at - src.committedOffset + SHORT.need;
-      if (!streamInstead && curKey !== null && need > inlineLimit) streamInstead = true;
+      // A key whose value will not fit the inline limit is streamed: decided as soon as the missing
+      // bytes are known to be too many, or the buffer already holds the limit and it was not enough.
+      if (!streamInstead && curKey !== null && (need > inlineLimit || at - src.committedOffset >= inlineLimit)) streamInstead = true;
       if (batch.length) {
         yield batch;
         batch = [];
@@ -260,7 +262,9 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
         const info = typeInfo(magic, typeByte)!;
         src.pos = curValueOffset - src.base;
         src.commit();
-        const e = new RdbEntry(db, key, typeByte, info.type, info.encoding, expireAt, 0, null, keyStart >= 0 ? keyStart : curRecStart, curValueOffset, source, name, limits);
+        let encoding = info.encoding;
+        if (typeByte === 0 && src.available > 0) encoding = src.buf[src.pos] === 0xc3 ? 'lzf' : src.buf[src.pos]! >> 6 === 3 ? 'int' : 'raw';
+        const e = new RdbEntry(db, key, typeByte, info.type, encoding, expireAt, 0, null, keyStart >= 0 ? keyStart : curRecStart, curValueOffset, source, name, limits);
         e.idle = idle;
         e.freq = freq;
         e.keyMeta = keyMeta;
@@ -278,7 +282,8 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
         continue;
       }
       src.rewind();
-      const want = Math.max(src.available * 2, need, 64 * 1024);
+      let want = Math.max(src.available * 2, need, 64 * 1024);
+      if (curKey !== null) want = Math.min(want, inlineLimit + 64 * 1024);
       if (!(await src.fill(want)) && src.available < need) {
         const what = curKey !== null ? `the value of key ${JSON.stringify(curKey.toString('latin1'))} (type ${curType})` : curType >= 0 ? `a key of type ${curType}` : 'a record';
         throw new FerryError('RDB_TRUNCATED', `input ended inside ${what}: ${need} bytes needed, ${src.available} left`, { file: name, offset: at, key: curKey?.toString('latin1') });

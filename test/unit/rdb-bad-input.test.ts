@@ -155,3 +155,10 @@ test('empty collections are skipped and counted, as Redis does', async () => {
   assert.deepEqual(records.filter((r) => r.kind === 'entry').map((r) => (r.kind === 'entry' ? r.entry.key.toString() : '')), ['k']);
   assert.equal((records.at(-1) as { emptyKeysSkipped: number }).emptyKeysSkipped, 1);
 });
+
+test('errors inside a blob point into the blob itself, past its length prefix', async () => {
+  // header(9) + SELECTDB(2) + type(1) + key "h"(2) + length prefix(1): the listpack starts at 15.
+  const lp = listpack(['f', 'v']);
+  lp.writeUInt32LE(lp.length + 5, 0);
+  await rejects(rdb('REDIS0010', [SEL0, Buffer.from([16]), str('h'), str(lp)]), 'RDB_CORRUPT', (e) => assert.equal(e.context.offset, 15));
+});

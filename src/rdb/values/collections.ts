@@ -6,25 +6,15 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ValueChunk } from '../../entry/entry.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import { readLength, readLengthBig, readString, readStringDouble, parseScore, type ReadLimits } from '../primitives.js';
+import { readLength, readLengthBig, readString, readStringDouble, parseScore, readBlob, type ReadLimits, type BlobAt } from '../primitives.js';
 import { ziplistEntries, listpackEntries, intsetMembers, zipmapPairs } from '../blobs/index.js';
 import { readElements, readOne, BATCH_ELEMENTS, type DecodeContext } from './batches.js';
 
 type Chunks = AsyncGenerator<ValueChunk>;
 
-/** Reads one blob string (ziplist, listpack, intset, zipmap), inflating LZF; returns it with its offset. */
-async function readBlob(src: ByteSource, limits: ReadLimits, ctx: DecodeContext, what: string): Promise<{ blob: Buffer; offset: number }> {
-  let offset = 0;
-  const blob = await readOne(
-    src,
-    () => {
-      offset = src.offset;
-      return readString(src, limits);
-    },
-    ctx,
-    what,
-  );
-  return { blob, offset };
+/** Reads one blob string (ziplist, listpack, intset, zipmap), inflating LZF. */
+async function readBlobValue(src: ByteSource, limits: ReadLimits, ctx: DecodeContext, what: string): Promise<BlobAt> {
+  return readOne(src, () => readBlob(src, limits), ctx, what);
 }
 
 function* slices<T>(arr: T[], size = BATCH_ELEMENTS): Generator<T[]> {
@@ -35,8 +25,8 @@ function* slices<T>(arr: T[], size = BATCH_ELEMENTS): Generator<T[]> {
   for (let i = 0; i < arr.length; i += size) yield arr.slice(i, i + size);
 }
 
-function blobCtx(src: ByteSource, offset: number, ctx: DecodeContext) {
-  return { file: src.name, offset, key: ctx.key };
+function blobCtx(src: ByteSource, offset: number, ctx: DecodeContext, inflated = false) {
+  return { file: src.name, offset, key: ctx.key, inflated };
 }
 
 /** `offset` is the blob's: the score's own position is inside it. */
@@ -68,8 +58,8 @@ export async function* decodeList(src: ByteSource, typeByte: number, limits: Rea
       return;
     }
     case 10: {
-      const { blob, offset } = await readBlob(src, limits, ctx, 'ziplist');
-      for (const items of slices(ziplistEntries(blob, blobCtx(src, offset, ctx)))) yield { t: 'list', items };
+      const { blob, offset, inflated } = await readBlobValue(src, limits, ctx, 'ziplist');
+      for (const items of slices(ziplistEntries(blob, blobCtx(src, offset, ctx, inflated)))) yield { t: 'list', items };
       return;
     }
     case 14:
@@ -77,21 +67,22 @@ export async function* decodeList(src: ByteSource, typeByte: number, limits: Rea
       const n = await readOne(src, () => readLength(src), ctx, 'quicklist node count');
       let items: Buffer[] = [];
       for await (const _ of readElements(src, n, () => {
+        const before = items.length;
         const container = typeByte === 18 ? readLength(src) : 2;
-        const offset = src.offset;
-        const blob = readString(src, limits);
+        const { blob, offset, inflated } = readBlob(src, limits);
         if (typeByte === 14) {
-          for (const e of ziplistEntries(blob, blobCtx(src, offset, ctx))) items.push(e);
+          for (const e of ziplistEntries(blob, blobCtx(src, offset, ctx, inflated))) items.push(e);
         } else if (container === 1) {
           items.push(blob);
         } else if (container === 2) {
-          const entries = listpackEntries(blob, blobCtx(src, offset, ctx));
+          const entries = listpackEntries(blob, blobCtx(src, offset, ctx, inflated));
           if (entries.length === 0) throw new FerryError('RDB_CORRUPT', 'empty quicklist node', { file: src.name, offset, key: ctx.key });
           for (const e of entries) items.push(e);
         } else {
           throw new FerryError('RDB_CORRUPT', `unknown quicklist container ${container}`, { file: src.name, offset: offset - 1, key: ctx.key });
         }
-        return blob.length;
+        // Weighted by element count too: each element is a JS object, which costs more than its bytes.
+        return blob.length + 64 * (items.length - before);
       }, ctx, 'quicklist node')) {
         if (items.length) yield { t: 'list', items };
         items = [];
@@ -119,13 +110,13 @@ export async function* decodeSet(src: ByteSource, typeByte: number, limits: Read
       return;
     }
     case 11: {
-      const { blob, offset } = await readBlob(src, limits, ctx, 'intset');
-      for (const members of slices(intsetMembers(blob, blobCtx(src, offset, ctx)))) yield { t: 'set', members };
+      const { blob, offset, inflated } = await readBlobValue(src, limits, ctx, 'intset');
+      for (const members of slices(intsetMembers(blob, blobCtx(src, offset, ctx, inflated)))) yield { t: 'set', members };
       return;
     }
     case 20: {
-      const { blob, offset } = await readBlob(src, limits, ctx, 'set listpack');
-      for (const members of slices(listpackEntries(blob, blobCtx(src, offset, ctx)))) yield { t: 'set', members };
+      const { blob, offset, inflated } = await readBlobValue(src, limits, ctx, 'set listpack');
+      for (const members of slices(listpackEntries(blob, blobCtx(src, offset, ctx, inflated)))) yield { t: 'set', members };
       return;
     }
   }
@@ -156,8 +147,8 @@ export async function* decodeZset(src: ByteSource, typeByte: number, limits: Rea
     }
     case 12:
     case 17: {
-      const { blob, offset } = await readBlob(src, limits, ctx, typeByte === 12 ? 'zset ziplist' : 'zset listpack');
-      const flat = typeByte === 12 ? ziplistEntries(blob, blobCtx(src, offset, ctx)) : listpackEntries(blob, blobCtx(src, offset, ctx));
+      const { blob, offset, inflated } = await readBlobValue(src, limits, ctx, typeByte === 12 ? 'zset ziplist' : 'zset listpack');
+      const flat = typeByte === 12 ? ziplistEntries(blob, blobCtx(src, offset, ctx, inflated)) : listpackEntries(blob, blobCtx(src, offset, ctx, inflated));
       pairsOf(flat, src, offset, ctx, 'zset blob');
       for (let i = 0; i < flat.length; i += 2 * BATCH_ELEMENTS) {
         const members: Buffer[] = [];
@@ -201,8 +192,8 @@ export async function* decodeHash(src: ByteSource, typeByte: number, limits: Rea
     case 9:
     case 13:
     case 16: {
-      const { blob, offset } = await readBlob(src, limits, ctx, 'hash blob');
-      const bc = blobCtx(src, offset, ctx);
+      const { blob, offset, inflated } = await readBlobValue(src, limits, ctx, 'hash blob');
+      const bc = blobCtx(src, offset, ctx, inflated);
       const flat = typeByte === 9 ? zipmapPairs(blob, bc) : typeByte === 13 ? ziplistEntries(blob, bc) : listpackEntries(blob, bc);
       pairsOf(flat, src, offset, ctx, 'hash blob');
       for (let i = 0; i < flat.length; i += 2 * BATCH_ELEMENTS) {
@@ -219,8 +210,8 @@ export async function* decodeHash(src: ByteSource, typeByte: number, limits: Rea
     case 23:
     case 25: {
       if (typeByte === 25) await readOne(src, () => src.skip(8), ctx, 'hash min expiry');
-      const { blob, offset } = await readBlob(src, limits, ctx, 'hash listpack with field TTLs');
-      const flat = listpackEntries(blob, blobCtx(src, offset, ctx));
+      const { blob, offset, inflated } = await readBlobValue(src, limits, ctx, 'hash listpack with field TTLs');
+      const flat = listpackEntries(blob, blobCtx(src, offset, ctx, inflated));
       if (flat.length % 3 !== 0) throw new FerryError('RDB_CORRUPT', `hash listpack with TTLs holds ${flat.length} entries, not triplets`, { file: src.name, offset, key: ctx.key });
       for (let i = 0; i < flat.length; i += 3 * BATCH_ELEMENTS) {
         const fields: Buffer[] = [];

@@ -7,7 +7,7 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { StreamConsumer, StreamGroup, StreamId, StreamMeta, StreamPendingEntry, ValueChunk } from '../../entry/entry.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import { readLength, readLengthBig, readString, type ReadLimits } from '../primitives.js';
+import { readLength, readLengthBig, readString, readBlob, type ReadLimits } from '../primitives.js';
 import { listpackValues } from '../blobs/index.js';
 import { readElements, readOne, type DecodeContext } from './batches.js';
 import { readIdmp } from './stream-idmp.js';
@@ -27,9 +27,8 @@ export async function* decodeStream(src: ByteSource, typeByte: number, limits: R
     const keyAt = src.offset;
     const nodeKey = readString(src, limits);
     if (nodeKey.length !== 16) throw new FerryError('RDB_CORRUPT', `stream node key of ${nodeKey.length} bytes, expected 16`, { file: src.name, offset: keyAt, key: ctx.key });
-    const lpAt = src.offset;
-    const lp = readString(src, limits);
-    decodeNode(rawId(nodeKey), listpackValues(lp, { file: src.name, offset: lpAt, key: ctx.key }), ids, fields, src, lpAt, ctx);
+    const { blob: lp, offset: lpAt, inflated } = readBlob(src, limits);
+    decodeNode(rawId(nodeKey), listpackValues(lp, { file: src.name, offset: lpAt, key: ctx.key, inflated }), ids, fields, src, lpAt, ctx);
     return lp.length;
   }, ctx, 'stream node')) {
     if (ids.length) yield { t: 'stream-entries', ids, fields };

@@ -8,12 +8,16 @@ import { FerryError } from '../../errors/ferry-error.js';
 import { readLength, readLengthBig, readString, skipString, type ReadLimits } from '../primitives.js';
 import { lzfDecompress } from '../blobs/index.js';
 import { readOne, BATCH_BYTES, type DecodeContext } from './batches.js';
+import { inflateLzfStream } from './lzf-stream.js';
+
+/** LZF strings inflating to more than this are streamed. */
+const STREAM_LZF_ABOVE = 4 * BATCH_BYTES;
 
 export async function* decodeString(src: ByteSource, limits: ReadLimits, ctx: DecodeContext): AsyncGenerator<ValueChunk> {
   const first = await readOne(src, () => src.peekU8(), ctx, 'string header');
   if (first >> 6 === 3) {
     if ((first & 0x3f) === 3) {
-      // LZF: the compressed bytes are held (bounded by maxString), the output is produced whole.
+      // LZF: small strings are inflated in one go; big ones stream (never held whole).
       let clen = 0;
       let rawLen = 0;
       await readOne(src, () => {
@@ -21,8 +25,12 @@ export async function* decodeString(src: ByteSource, limits: ReadLimits, ctx: De
         clen = readLength(src);
         rawLen = readLength(src);
       }, ctx, 'LZF header');
-      if (rawLen > limits.maxString || clen > limits.maxString) {
-        throw new FerryError('RDB_LIMIT_EXCEEDED', `LZF string of ${rawLen} bytes is above the limit of ${limits.maxString}`, { file: src.name, offset: src.offset, key: ctx.key });
+      if (limits.inputSize !== null && src.offset + clen > limits.inputSize) {
+        throw new FerryError('RDB_TRUNCATED', `LZF string of ${clen} compressed bytes runs past the end of the input`, { file: src.name, offset: src.offset, key: ctx.key });
+      }
+      if (rawLen > STREAM_LZF_ABOVE) {
+        for await (const data of inflateLzfStream(src, clen, rawLen, ctx)) yield { t: 'string', data };
+        return;
       }
       const at = src.offset;
       const data = await readOne(src, () => src.bytes(clen), ctx, 'LZF data');
