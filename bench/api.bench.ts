@@ -50,12 +50,14 @@ export async function run(ctx: BenchContext): Promise<void> {
       buckets: [{ name: 'corpus', path: `${CORPUS}/rdb-tools` }],
     }),
   );
-  const serve = await spawnServe(cfg, dir);
+  let serve: Awaited<ReturnType<typeof spawnServe>> | null = null;
   try {
+    serve = await spawnServe(cfg, dir);
+    const url = serve.url;
     const headers = { 'x-auth-token': TOKEN, 'content-type': 'application/json' };
     let round = 0;
     const create = (i: number) =>
-      fetch(`${serve.url}/v2/${PROJECT}/migration-task`, {
+      fetch(`${url}/v2/${PROJECT}/migration-task`, {
         method: 'POST',
         headers,
         body: JSON.stringify({
@@ -71,9 +73,9 @@ export async function run(ctx: BenchContext): Promise<void> {
       if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${body}`);
     };
     // Warm-up, not measured: opens the keep-alive connections and warms the JIT.
-    await burst(CONCURRENCY, () => fetch(`${serve.url}/healthz`), ok);
+    await burst(CONCURRENCY, () => fetch(`${url}/healthz`), ok);
 
-    const health = await ctx.best(() => burst(CONCURRENCY, () => fetch(`${serve.url}/healthz`), ok), (l) => percentile(l, 50));
+    const health = await ctx.best(() => burst(CONCURRENCY, () => fetch(`${url}/healthz`), ok), (l) => percentile(l, 50));
     const creates = await ctx.best(
       async () => {
         const l = await burst(CONCURRENCY, create, ok);
@@ -82,7 +84,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       },
       (l) => percentile(l, 50),
     );
-    const list = await ctx.best(() => burst(CONCURRENCY, () => fetch(`${serve.url}/v2/${PROJECT}/migration-tasks?limit=10`, { headers }), ok), (l) => percentile(l, 50));
+    const list = await ctx.best(() => burst(CONCURRENCY, () => fetch(`${url}/v2/${PROJECT}/migration-tasks?limit=10`, { headers }), ok), (l) => percentile(l, 50));
 
     const h50 = percentile(health.best, 50);
     const c = creates.best;
@@ -99,7 +101,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.figure({ name: `CreateMigrationTask p99, ${CONCURRENCY} concurrent`, value: percentile(c, 99), unit: 'ms' });
     ctx.figure({ name: `ListMigrationTask p50, ${CONCURRENCY} concurrent`, value: percentile(list.best, 50), unit: 'ms', note: `p99 ${percentile(list.best, 99).toFixed(1)} ms` });
   } finally {
-    await serve.stop();
+    await serve?.stop();
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -31,7 +31,11 @@ export async function spawnServe(configPath: string, cwd: string): Promise<Serve
   };
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`ferry serve did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Never leave a half-started server behind.
+      proc.kill('SIGKILL');
+      rej(new Error(`ferry serve did not start (no "ferry serve listening" info line):\n${out}`));
+    }, 30_000);
     const onData = (d: Buffer) => {
       keep(d);
       if (started) return;
