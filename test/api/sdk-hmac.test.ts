@@ -3,6 +3,7 @@
  * and the verifier's refusals (window, unknown AK, project, unsigned date, tampered body).
  */
 import { test } from 'node:test';
+import { createHash, createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { canonicalQuery, canonicalRequest, canonicalUri, formatSdkDate, sign } from '../../src/api/auth/sdk-hmac.js';
 import { Authenticator } from '../../src/api/auth/authenticate.js';
@@ -99,4 +100,24 @@ test('tokens: missing 1003, unknown 1001, other project 1004', () => {
   assert.equal(code(() => auth.authenticate({ ...base, headers: { 'x-auth-token': 'token-of-nobody-at-all' } })), 'AUTH_TOKEN_INVALID:DCS.1001');
   assert.equal(code(() => auth.authenticate({ ...base, headers: { 'x-auth-token': 'token-of-project-b' } })), 'AUTH_PROJECT_MISMATCH:DCS.1004');
   assert.equal(auth.authenticate({ ...base, headers: { 'x-auth-token': 'token-of-project-a' } }).projectId, 'pa');
+});
+
+test('Python style: every header signed (host included, values trimmed), query decoded then re-encoded', () => {
+  // What python-v3's signer computes for GET /v2/pa/migration-tasks?name=it's (x)&offset=0, written
+  // out by hand (sorted query, RFC 3986 escapes, trailing slash, trimmed header values).
+  const date = formatSdkDate(NOW);
+  const canonical = [
+    'GET',
+    '/v2/pa/migration-tasks/',
+    'name=it%27s%20%28x%29&offset=0',
+    `content-type:application/json\nhost:127.0.0.1:8080\nx-project-id:pa\nx-sdk-date:${date}\n`,
+    'content-type;host;x-project-id;x-sdk-date',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  ].join('\n');
+  const sts = `SDK-HMAC-SHA256\n${date}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  const sig = createHmac('sha256', 'secret-a').update(sts).digest('hex');
+  // On the wire the client left some characters unescaped and padded a header value.
+  const headers = { host: '127.0.0.1:8080', 'content-type': ' application/json ', 'x-project-id': 'pa', 'x-sdk-date': date, authorization: `SDK-HMAC-SHA256 Access=AKA, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=${sig}` };
+  const p = auth.authenticate({ method: 'GET', url: "/v2/pa/migration-tasks?offset=0&name=it's%20(x)", headers, rawBody: Buffer.alloc(0), projectId: 'pa' });
+  assert.equal(p.projectId, 'pa');
 });
