@@ -16,6 +16,9 @@ export interface S3ClientOptions {
 }
 
 export function makeS3Client(b: S3BucketConfig, env: NodeJS.ProcessEnv = process.env, o: S3ClientOptions = {}): S3Client {
+  // The SDK warns on Node < 22 about *future* SDK releases; the version package-lock pins supports
+  // Node 20 (Ferry's floor), so the multi-line warning would only clutter every CLI run and log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = b.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return new S3Client({
     endpoint,

@@ -107,6 +107,7 @@ export async function startS3(): Promise<S3TestServer> {
   await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${proxyPort}`;
   const directEndpoint = `http://127.0.0.1:${port}`;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const admin = new S3Client({
     endpoint: directEndpoint, region: 'us-east-1', forcePathStyle: true,
     credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
