@@ -121,3 +121,20 @@ test('Python style: every header signed (host included, values trimmed), query d
   const p = auth.authenticate({ method: 'GET', url: "/v2/pa/migration-tasks?offset=0&name=it's%20(x)", headers, rawBody: Buffer.alloc(0), projectId: 'pa' });
   assert.equal(p.projectId, 'pa');
 });
+
+test('an AK is locked for 5 minutes after 5 consecutive bad signatures, as the gateway does', () => {
+  let now = NOW;
+  const a = new Authenticator(projects, () => now);
+  const bad = () => {
+    const r = signed({ sk: 'wrong', date: now });
+    return code(() => a.authenticate(r));
+  };
+  const good = () => code(() => a.authenticate(signed({ date: now })));
+  for (let i = 0; i < 4; i++) assert.equal(bad(), 'AUTH_SIGNATURE:APIGW.0301');
+  assert.equal(good(), 'accepted'); // a success resets the count
+  for (let i = 0; i < 5; i++) bad();
+  assert.equal(good(), 'AUTH_SIGNATURE:APIGW.0301');
+  assert.throws(() => a.authenticate(signed({ date: now })), /reach the limit/);
+  now += 5 * 60_000 + 1;
+  assert.equal(good(), 'accepted');
+});

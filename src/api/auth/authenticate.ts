@@ -11,6 +11,9 @@ import { parseAuthorization, parseSdkDate, sign, signaturesEqual } from './sdk-h
 
 /** ±15 minutes, as the API gateway allows. */
 export const CLOCK_SKEW_MS = 15 * 60 * 1000;
+/** The gateway locks an AK for 5 minutes after 5 consecutive signature failures. */
+export const AK_MAX_FAILURES = 5;
+export const AK_LOCK_MS = 5 * 60 * 1000;
 
 export interface AuthRequest {
   method: string;
@@ -29,7 +32,7 @@ export interface Principal {
 
 export class Authenticator {
   private readonly tokens: { token: Buffer; projects: string[] }[] = [];
-  private readonly keys = new Map<string, { sk: string; project: string }>();
+  private readonly keys = new Map<string, { sk: string; project: string; failures: number; lockedUntil: number }>();
 
   constructor(
     projects: Config['projects'],
@@ -41,7 +44,7 @@ export class Authenticator {
         if (hit) hit.projects.push(p.id);
         else this.tokens.push({ token: Buffer.from(t), projects: [p.id] });
       }
-      for (const c of p.credentials) this.keys.set(c.ak, { sk: c.sk, project: p.id });
+      for (const c of p.credentials) this.keys.set(c.ak, { sk: c.sk, project: p.id, failures: 0, lockedUntil: 0 });
     }
   }
 
@@ -77,10 +80,18 @@ export class Authenticator {
     if (Math.abs(this.now() - t!) > CLOCK_SKEW_MS) fail(`request time ${date} is more than 15 minutes from server time`);
     const key = this.keys.get(ak);
     if (!key) fail('Get secretKey failed,ak:***,err:ak not exist');
+    if (key!.lockedUntil > this.now()) fail('AK access failed to reach the limit,forbidden');
     const pid = header(req.headers, 'x-project-id');
     if (pid !== undefined && pid !== req.projectId) fail('X-Project-Id does not match the project in the path');
     const want = sign({ method: req.method, url: req.url, headers: req.headers, signedHeaders, body: req.rawBody }, key!.sk, date!);
-    if (!signaturesEqual(want, signature)) fail('verify aksk signature fail');
+    if (!signaturesEqual(want, signature)) {
+      if (++key!.failures >= AK_MAX_FAILURES) {
+        key!.failures = 0;
+        key!.lockedUntil = this.now() + AK_LOCK_MS;
+      }
+      fail('verify aksk signature fail');
+    }
+    key!.failures = 0;
     if (key!.project !== req.projectId) throw new FerryError('AUTH_PROJECT_MISMATCH', 'Project ID does not match the token.');
     return { projectId: req.projectId, kind: 'aksk', who: `ak:${ak}` };
   }
