@@ -2,8 +2,8 @@
  * A real S3-protocol server for tests: s3rver on loopback, behind an HTTP proxy that
  *  - verifies SigV4 signatures (s3rver accepts any V4 signature; a real store refuses a wrong secret
  *    key with 403 SignatureDoesNotMatch, and so does this proxy),
- *  - injects faults on object GETs: 503 answers, and connections cut after N body bytes (what a
- *    reset in the middle of a body looks like to the client).
+ *  - injects faults on object GETs: 503 answers, connections cut after N body bytes (what a reset
+ *    in the middle of a body looks like to the client), and bodies that stall (an idle socket).
  * `stop()` closes both and removes the store's directory.
  */
 import { createServer, request, type Server } from 'node:http';
@@ -38,6 +38,8 @@ export interface Faults {
   /** Cut this many object GET responses after `cutAfter` body bytes. */
   cuts: number;
   cutAfter: number;
+  /** Stall this many object GET responses after `cutAfter` body bytes: the connection stays open, silent. */
+  stalls: number;
   /** Object GETs seen by the proxy (including faulted ones). */
   gets: number;
   /** Range headers of the object GETs seen. */
@@ -62,7 +64,7 @@ export async function startS3(): Promise<S3TestServer> {
   const port = await freePort();
   const s3 = new S3rver({ address: '127.0.0.1', port, silent: true, directory: dir, resetOnClose: true });
   await s3.run();
-  const faults: Faults = { status503: 0, cuts: 0, cutAfter: 0, gets: 0, ranges: [] };
+  const faults: Faults = { status503: 0, cuts: 0, cutAfter: 0, stalls: 0, gets: 0, ranges: [] };
   const proxy = createServer(async (req, res) => {
     if (!(await signatureOk(req))) {
       req.resume();
@@ -83,6 +85,7 @@ export async function startS3(): Promise<S3TestServer> {
       }
     }
     const cut = isObjectGet && faults.cuts > 0;
+    const stall = isObjectGet && !cut && faults.stalls > 0;
     const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       let sent = 0;
@@ -93,6 +96,13 @@ export async function startS3(): Promise<S3TestServer> {
           ur.destroy();
           // Give the partial bytes a moment to leave, then reset the connection.
           setImmediate(() => res.socket?.destroy());
+          return;
+        }
+        if (stall && faults.stalls > 0 && sent + chunk.length >= faults.cutAfter) {
+          faults.stalls--;
+          res.write(chunk.subarray(0, Math.max(0, faults.cutAfter - sent)));
+          ur.destroy();
+          // Say nothing more; the client must notice the idle socket and resume elsewhere.
           return;
         }
         sent += chunk.length;

@@ -65,6 +65,17 @@ test('an AOF object imports exactly through injected 503s and mid-body connectio
   assert.ok(resumed.length >= 3, `ranged resumes: ${s3.faults.ranges.join(' ')}`);
 });
 
+test('a body that stalls mid-way is abandoned after the idle timeout and resumed by range', async () => {
+  s3.faults.ranges = [];
+  s3.faults.stalls = 1;
+  s3.faults.cutAfter = Math.floor(single.length / 3);
+  const t0 = performance.now();
+  assert.equal(await importSpec('s3://backups/single/appendonly.aof', { ...opts, s3: { backoffMs: 5, socketTimeoutMs: 500 } }), fx.digest);
+  assert.equal(s3.faults.stalls, 0);
+  assert.ok(s3.faults.ranges.some((r) => r.startsWith(`bytes=${s3.faults.cutAfter}-`)), s3.faults.ranges.join(' '));
+  assert.ok(performance.now() - t0 < 20_000);
+});
+
 test('a multi-part AOF in a bucket (manifest + siblings) and a zip read by ranges', async () => {
   const manifest = (await readdir(fx.dir)).find((n) => n.endsWith('.manifest'))!;
   assert.equal(await importSpec({ bucket: 'backups', key: `multi/appendonlydir/${manifest}` }), fx.digest);
