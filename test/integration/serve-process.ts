@@ -17,10 +17,12 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function spawnServe(configPath: string, cwd: string): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, ['--import', TSX, resolve(ROOT, 'src/cli/main.ts'), 'serve', '--config', configPath], {
+/** `configPath` null: no --config (the embedded default, or ./ferry.yaml in `cwd`). */
+export async function spawnServe(configPath: string | null, cwd: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  const args = ['--import', TSX, resolve(ROOT, 'src/cli/main.ts'), 'serve', ...(configPath ? ['--config', configPath] : [])];
+  const proc = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') },
+    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
