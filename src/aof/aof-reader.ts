@@ -15,7 +15,7 @@ import { refusedCommand } from './refused.js';
 import { parseRdb } from '../rdb/parser.js';
 
 export interface AofNotice {
-  kind: 'truncated' | 'refused';
+  kind: 'truncated' | 'refused' | 'trailing';
   file: string;
   offset: number;
   message: string;
@@ -63,8 +63,27 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
   await src.fill(9);
   if (src.offset === 0 && startsWithRdbMagic(src.buf.subarray(src.pos, src.pos + 9))) {
     // The RDB parser reads the preamble on the same ByteSource and leaves it just past the RDB.
-    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit, size: opts.size })) yield batch;
+    // An RDB that does not say it is an AOF base may carry bytes after its CRC (some tools append a
+    // hash); redis-server ignores them, so do we, with a notice, unless they read as commands.
+    let aofBase = false;
+    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit, size: opts.size })) {
+      for (const r of batch) {
+        if (r.kind === 'aux' && r.value.toString('latin1') === '1' && ['aof-preamble', 'aof-base'].includes(r.key.toString('latin1'))) aofBase = true;
+      }
+      yield batch;
+    }
     src.commit();
+    if (!aofBase && (await src.fill(1)) && src.buf[src.pos] !== 0x2a /* '*' */) {
+      const at = src.offset;
+      let n = 0;
+      do {
+        n += src.available;
+        src.skip(src.available);
+        src.commit();
+      } while (await src.more());
+      opts.onNotice?.({ kind: 'trailing', file: src.name, offset: at, message: `${n} bytes after the end of the RDB were ignored, as redis-server does` });
+      return;
+    }
   }
 
   let db = 0;

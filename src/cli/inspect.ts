@@ -17,29 +17,37 @@ export function register(program: Command): void {
     .option('--ignore-checksum', 'report a CRC-64 mismatch instead of failing')
     .option('--no-progress', 'no progress output on stderr')
     .option('--config <file>', 'configuration file naming buckets for s3://bucket/key')
-    .action(async (file: string, o: { json?: boolean; now?: string; ignoreChecksum?: boolean; progress: boolean; config?: string }) => {
+    .option('--deep', 'decode and check every value (slower): finds corruption inside listpacks, ziplists, LZF')
+    .action(async (file: string, o: { json?: boolean; now?: string; ignoreChecksum?: boolean; progress: boolean; config?: string; deep?: boolean }) => {
       const now = parseNow(o.now);
       const config = loadConfig({ configPath: o.config });
+      const notices: string[] = [];
       // Every input form goes through openInputs; an archive or directory may hold several inputs.
-      const inputs = await openInputs(file, { buckets: config.buckets, dataRoot: config.dataDir, checksum: o.ignoreChecksum ? 'ignore' : 'verify' });
+      const inputs = await openInputs(file, {
+        buckets: config.buckets,
+        dataRoot: config.dataDir,
+        checksum: o.ignoreChecksum ? 'ignore' : 'verify',
+        onNotice: (n) => notices.push(`${n.message} (offset ${n.offset})`),
+      });
       for (const input of inputs) {
         const size = input.size ?? 0;
         const progress = startProgress('inspect', size, { enabled: o.progress && size > 32 * 1024 * 1024 });
         let report: InputReport;
         try {
-          report = await inspectInput(input, now, (n) => progress.add(n));
+          report = await inspectInput(input, now, o.deep === true, (n) => progress.add(n));
         } finally {
           progress.stop();
         }
+        report.notices = notices.splice(0);
         process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatReport(report));
       }
     });
 }
 
 /** The RDB report of an input, plus AOF command counts when it holds commands. */
-type InputReport = RdbReport & { input: { kind: string; container: string }; aof?: { commands: number; transactions: number } };
+type InputReport = RdbReport & { input: { kind: string; container: string }; aof?: { commands: number; transactions: number }; notices?: string[] };
 
-async function inspectInput(input: SourceInput, now: number, onBytes: (n: number) => void): Promise<InputReport> {
+async function inspectInput(input: SourceInput, now: number, deep: boolean, onBytes: (n: number) => void): Promise<InputReport> {
   const builder = new RdbReportBuilder(input.name, now);
   let commands = 0;
   let transactions = 0;
@@ -51,7 +59,11 @@ async function inspectInput(input: SourceInput, now: number, onBytes: (n: number
       else if (r.kind === 'transaction') {
         transactions++;
         commands += r.commands.length;
-      } else rdb.push(r);
+      } else {
+        // Streamed (big) values are always read through; --deep decodes the inline ones too.
+        if (deep && r.kind === 'entry') for await (const _ of r.entry.chunks());
+        rdb.push(r);
+      }
     }
     if (rdb.length) builder.add(rdb);
     onBytes(input.bytesRead() - seen);
@@ -78,6 +90,7 @@ function formatReport(r: InputReport): string {
   if (r.rdbVersion !== null) lines.push(`format        ${r.magic} RDB version ${r.rdbVersion}, ${n(r.bytes)} bytes, checksum ${r.checksum}`);
   if (r.aof) lines.push(`aof           ${n(r.aof.commands)} commands (${n(r.aof.transactions)} MULTI/EXEC blocks)`);
   for (const [k, v] of Object.entries(r.aux)) lines.push(`aux           ${k} = ${v}`);
+  for (const n of r.notices ?? []) lines.push(`notice        ${n}`);
   lines.push(`keys          ${n(r.keys)} (${n(r.expires)} with a TTL, ${n(r.expiredKeys)} already expired)`);
   if (r.emptyKeysSkipped) lines.push(`empty keys    ${n(r.emptyKeysSkipped)} skipped (Redis refuses empty collections)`);
   for (const [db, d] of Object.entries(r.databases)) lines.push(`  db ${db.padEnd(9)} ${n(d.keys)} keys, ${n(d.expires)} with a TTL, ${n(d.expired)} expired`);
