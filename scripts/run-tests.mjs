@@ -22,6 +22,9 @@ if (!files.length) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Some tests run the CLI as users do (./bin/ferry loads dist/): compile first so it is current.
+const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const concurrency = process.env.FERRY_TEST_CONCURRENCY ?? '2';
 const res = spawnSync(
   process.execPath,
