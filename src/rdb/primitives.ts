@@ -169,30 +169,37 @@ export function moduleIdToName(id: bigint): { name: string; encver: number; id: 
   return { name, encver: Number(id & 1023n), id };
 }
 
+/**
+ * Skips one module opcode's value (opcodes 1 SINT / 2 UINT: a 64-bit length; 3 FLOAT: 4 bytes;
+ * 4 DOUBLE: 8 bytes; 5 STRING: an RDB string). Returns false for the EOF opcode 0.
+ */
+export function skipModuleValue(src: ByteSource, limits: ReadLimits): boolean {
+  const at = src.offset;
+  const op = Number(readLengthBig(src));
+  switch (op) {
+    case 0:
+      return false;
+    case 1:
+    case 2:
+      readLengthBig(src);
+      return true;
+    case 3:
+      src.skip(4);
+      return true;
+    case 4:
+      src.skip(8);
+      return true;
+    case 5:
+      skipString(src, limits);
+      return true;
+    default:
+      throw src.corrupt(`unknown module value opcode ${op}`, { offset: at });
+  }
+}
+
 /** Skips a module opcode stream (MODULE_2 values, MODULE_AUX, KEY_META) up to its EOF opcode (0). */
 export function skipModuleOpcodes(src: ByteSource, limits: ReadLimits): void {
-  for (;;) {
-    const op = readLength(src);
-    switch (op) {
-      case 0:
-        return;
-      case 1:
-      case 2:
-        readLengthBig(src);
-        break;
-      case 3:
-        src.skip(4);
-        break;
-      case 4:
-        src.skip(8);
-        break;
-      case 5:
-        skipString(src, limits);
-        break;
-      default:
-        throw src.corrupt(`unknown module value opcode ${op}`, { offset: src.offset - 1 });
-    }
-  }
+  while (skipModuleValue(src, limits));
 }
 
 /** Where a blob's bytes are, for decoder error offsets (see blobs/context.ts). */

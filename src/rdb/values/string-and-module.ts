@@ -5,7 +5,7 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ValueChunk } from '../../entry/entry.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import { readLength, readLengthBig, readString, skipString, type ReadLimits } from '../primitives.js';
+import { readLength, readLengthBig, readString, skipModuleValue, type ReadLimits } from '../primitives.js';
 import { lzfDecompress } from '../blobs/index.js';
 import { readOne, BATCH_BYTES, type DecodeContext } from './batches.js';
 import { inflateLzfStream } from './lzf-stream.js';
@@ -74,36 +74,17 @@ export async function* decodeModule(src: ByteSource, limits: ReadLimits, ctx: De
     take(start);
   }, ctx, 'module id');
   for (;;) {
-    let op = -1;
+    let more = true;
     await readOne(src, () => {
       const start = src.offset;
-      op = Number(readLengthBig(src));
-      switch (op) {
-        case 0:
-          break;
-        case 1:
-        case 2:
-          readLengthBig(src);
-          break;
-        case 3:
-          src.skip(4);
-          break;
-        case 4:
-          src.skip(8);
-          break;
-        case 5:
-          skipString(src, limits);
-          break;
-        default:
-          throw new FerryError('RDB_CORRUPT', `unknown module value opcode ${op}`, { file: src.name, offset: start, key: ctx.key });
-      }
+      more = skipModuleValue(src, limits);
       take(start);
     }, ctx, 'module value');
-    if (op === 0 || pendingBytes >= BATCH_BYTES) {
+    if (!more || pendingBytes >= BATCH_BYTES) {
       yield { t: 'module', data: pending.length === 1 ? pending[0]! : Buffer.concat(pending) };
       pending = [];
       pendingBytes = 0;
     }
-    if (op === 0) return;
+    if (!more) return;
   }
 }
