@@ -69,6 +69,8 @@ export interface RunOptions {
   datasets: DatasetName[] | null;
   big: boolean;
   repeat: number;
+  /** A bench running longer than this fails (the run goes on with the next one). */
+  timeoutMin: number;
 }
 
 export interface Skip {

@@ -5,7 +5,8 @@
  * prints each figure with its anchor and ratio, then a summary table, and writes everything to
  * `.tmp/bench-results.json`. Datasets are generated on first use and cached (test/helpers/datasets.ts);
  * the big-key dataset is only used with `--big` or when `--datasets` names it. `--repeat N` measures
- * everything N times and keeps the fastest run of each (anchors included).
+ * everything N times and keeps the fastest run of each (anchors included). `--timeout-min M` (default 60)
+ * fails a bench that takes longer, so a stuck bench cannot hang the run.
  */
 import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ const RESULTS = fileURLToPath(new URL('../.tmp/bench-results.json', import.meta.
 
 function parseArgs(argv: string[]): { filters: string[]; opts: RunOptions } {
   const filters: string[] = [];
-  const opts: RunOptions = { datasets: null, big: false, repeat: 1 };
+  const opts: RunOptions = { datasets: null, big: false, repeat: 1, timeoutMin: 60 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--big') opts.big = true;
@@ -29,7 +30,10 @@ function parseArgs(argv: string[]): { filters: string[]; opts: RunOptions } {
       opts.repeat = Number(argv[++i]);
       if (!Number.isInteger(opts.repeat) || opts.repeat < 1 || opts.repeat > 20) throw new Error('--repeat takes a whole number from 1 to 20');
     }
-    else if (a === '--datasets') {
+    else if (a === '--timeout-min') {
+      opts.timeoutMin = Number(argv[++i]);
+      if (!(opts.timeoutMin > 0)) throw new Error('--timeout-min takes a positive number of minutes');
+    } else if (a === '--datasets') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       for (const n of names) if (!DATASET_NAMES.includes(n as DatasetName)) throw new Error(`unknown dataset ${n} (have ${DATASET_NAMES.join(', ')})`);
       opts.datasets = names as DatasetName[];
@@ -51,12 +55,18 @@ async function main(): Promise<void> {
     if (filters.length && !filters.some((f) => file.includes(f) || mod.name.includes(f))) continue;
     process.stdout.write(`\n== ${mod.name} (${file})\n`);
     const t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await mod.run(makeContext(mod.name, opts, figures, skips));
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${opts.timeoutMin} min`)), opts.timeoutMin * 60_000);
+      });
+      await Promise.race([mod.run(makeContext(mod.name, opts, figures, skips)), limit]);
     } catch (err) {
       const e = err as Error;
       failures.push({ bench: mod.name, error: e.stack ?? e.message });
       process.stdout.write(`  FAILED: ${e.stack ?? e.message}\n`);
+    } finally {
+      clearTimeout(timer);
     }
     process.stdout.write(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
@@ -72,6 +82,8 @@ async function main(): Promise<void> {
   }, null, 2));
   process.stdout.write(`results written to ${RESULTS}\n`);
   if (failures.length) process.exitCode = 1;
+  // A bench that timed out may still hold handles (servers, sockets): end the run rather than hang.
+  if (failures.some((f) => f.error.includes('timed out after'))) process.exit(1);
 }
 
 function redisVersion(): string {
