@@ -67,7 +67,7 @@ async function runImport(sources: string[], o: ImportCliOptions): Promise<Import
     dataRoot: config.dataDir,
     aofTruncated: o.aofTruncated,
     aofRefused: o.aofRefused,
-    onNotice: (n) => progress.log('warn', n.kind === 'truncated' ? 'AOF_TRUNCATED' : 'AOF_COMMAND_REFUSED', `${n.file} offset ${n.offset}: ${n.message}`),
+    onNotice: (n) => progress.log('warn', n.kind === 'truncated' ? 'AOF_TRUNCATED' : n.kind === 'refused' ? 'AOF_COMMAND_REFUSED' : 'RDB_TRAILING_BYTES', `${n.file} offset ${n.offset}: ${n.message}`),
   });
   try {
     const summary = await importRecords(inputs, {
