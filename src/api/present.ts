@@ -83,7 +83,7 @@ export function taskListItem(t: TaskRecord): Static<typeof TaskListItem> {
     created_at: iso(t.created_at)!,
     description: t.description,
     source_instance_status: '',
-    target_instance_status: 'RUNNING',
+    target_instance_status: '', // not probed for lists; GET /instances/{id} has the live status
     source_instance_subnet_id: '',
     target_instance_subnet_id: '',
     source_instance_spec_code: '',
