@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -354,7 +354,7 @@ export async function dumpPayload(client: Redis, key: string | Buffer): Promise<
 export class RespWriter {
   private buf = Buffer.allocUnsafe(4 << 20);
   private n = 0;
-  constructor(private readonly sink: WriteStream | NodeJS.WritableStream) {}
+  constructor(private readonly sink: Writable) {}
 
   async command(cmd: Command): Promise<void> {
     const args = cmd.map((a) => (typeof a === 'number' ? String(a) : a));
@@ -399,8 +399,24 @@ export class RespWriter {
     await once(this.sink, 'finish');
   }
 
+  /** Writes with backpressure; a sink that errors or closes meanwhile fails the write instead of hanging. */
   private async write(b: Buffer): Promise<void> {
-    if (!this.sink.write(b)) await once(this.sink, 'drain');
+    const sink = this.sink;
+    if (sink.destroyed || sink.writableEnded) throw new Error('the command sink closed before all commands were written');
+    if (sink.write(b)) return;
+    await new Promise<void>((resolve, reject) => {
+      const off = (): void => {
+        sink.off('drain', drained);
+        sink.off('error', failed);
+        sink.off('close', closed);
+      };
+      const drained = (): void => (off(), resolve());
+      const failed = (e: Error): void => (off(), reject(e));
+      const closed = (): void => (off(), reject(new Error('the command sink closed before all commands were written')));
+      sink.on('drain', drained);
+      sink.on('error', failed);
+      sink.on('close', closed);
+    });
   }
 }
 
@@ -410,10 +426,19 @@ export async function pipeInto(server: RedisServer, commands: AsyncIterable<Comm
   let output = '';
   cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
   const exited = once(cli, 'exit');
-  const w = new RespWriter(cli.stdin);
-  for await (const c of commands) await w.command(c);
-  await w.end();
+  // An early exit of redis-cli shows as EPIPE here; the exit code and output below say why.
+  let writeError: Error | null = null;
+  cli.stdin.on('error', (e) => (writeError ??= e));
+  try {
+    const w = new RespWriter(cli.stdin);
+    for await (const c of commands) await w.command(c);
+    await w.end();
+  } catch (err) {
+    writeError ??= err as Error;
+    cli.kill('SIGKILL');
+  }
   const [code] = (await exited) as [number | null];
+  if (writeError) throw new Error(`redis-cli --pipe stopped reading (exit ${code}): ${(writeError as Error).message} ${output.trim()}`);
   const m = /errors: (\d+), replies: (\d+)/.exec(output);
   if (code !== 0 || !m || m[1] !== '0') throw new Error(`redis-cli --pipe failed (exit ${code}): ${output.trim()}`);
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'node:fs/promises';
-import { makeEveryTypeRdb, makeRdbWith, dumpPayload, FIXTURE_FUNCTION } from '../helpers/make-rdb.js';
+import { makeEveryTypeRdb, makeRdbWith, dumpPayload, pipeInto, FIXTURE_FUNCTION, type Command } from '../helpers/make-rdb.js';
 import { startRedis, digest } from '../helpers/redis-server.js';
 
 test('every-type RDB holds each Redis 7.0 encoding, in dbs 0, 1 and 7, and reloads to the same digest', async () => {
@@ -89,4 +89,19 @@ test('makeRdbWith builds a chosen shape; dumpPayload splits a DUMP into type byt
   } finally {
     await fx.cleanup();
   }
+});
+
+test('pipeInto fails on an error reply and on a server that is gone, instead of hanging', async () => {
+  const srv = await startRedis();
+  try {
+    await assert.rejects(pipeInto(srv, [['SET', 'a', '1'], ['NOSUCHCOMMAND', 'x']]), /redis-cli --pipe failed.*errors: 1/s);
+    assert.equal(await srv.client().get('a'), '1');
+  } finally {
+    await srv.stop();
+  }
+  // The server is gone: redis-cli cannot connect; 50 MB of commands must not wait for a drain forever.
+  function* many(): Generator<Command> {
+    for (let i = 0; i < 50_000; i++) yield ['SET', `k${i}`, 'x'.repeat(1000)];
+  }
+  await assert.rejects(pipeInto(srv, many()), /redis-cli --pipe/);
 });
