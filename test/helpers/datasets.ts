@@ -43,6 +43,9 @@ export interface Dataset {
 
 type Arg = string | Buffer;
 
+/** Temp-file suffix: per process, so two runs generating the same dataset at once never share a file. */
+const PART = `part-${process.pid}`;
+
 /** Returns the dataset, generating and caching it first when it is not there yet. */
 export async function dataset(name: DatasetName, log: (msg: string) => void = () => {}): Promise<Dataset> {
   const meta = join(BENCH_DATA_DIR, `${name}.json`);
@@ -50,6 +53,7 @@ export async function dataset(name: DatasetName, log: (msg: string) => void = ()
   await mkdir(BENCH_DATA_DIR, { recursive: true });
   log(`generating dataset ${name} (once; cached in ${BENCH_DATA_DIR})`);
   const t0 = performance.now();
+  const rdb = join(BENCH_DATA_DIR, `${name}.rdb`);
   const server = await startRedis({ args: ['--proto-max-bulk-len', '1gb'], keepDir: true });
   try {
     await pipeInto(server, GENERATORS[name]());
@@ -57,20 +61,21 @@ export async function dataset(name: DatasetName, log: (msg: string) => void = ()
     const keysPerDb = await keyspace(client);
     const dig = await digest(client);
     await client.call('SAVE');
-    const rdb = join(BENCH_DATA_DIR, `${name}.rdb`);
-    await copyFile(join(server.dir, 'dump.rdb'), `${rdb}.part`);
-    await rename(`${rdb}.part`, rdb);
+    await copyFile(join(server.dir, 'dump.rdb'), `${rdb}.${PART}`);
+    await rename(`${rdb}.${PART}`, rdb);
     const ds: Dataset = {
       name, rdb, bytes: (await stat(rdb)).size,
       keys: Object.values(keysPerDb).reduce((a, b) => a + b, 0), keysPerDb, digest: dig,
       generatedAt: new Date().toISOString(), generateSeconds: (performance.now() - t0) / 1000,
     };
-    await writeFile(meta, JSON.stringify(ds, null, 2));
+    await writeFile(`${meta}.${PART}`, JSON.stringify(ds, null, 2));
+    await rename(`${meta}.${PART}`, meta);
     log(`dataset ${name}: ${(ds.bytes / 1e6).toFixed(1)} MB, ${ds.keys} keys, ${ds.generateSeconds.toFixed(1)} s`);
     return ds;
   } finally {
     await server.stop();
     await rm(server.dir, { recursive: true, force: true });
+    await rm(`${rdb}.${PART}`, { force: true });
   }
 }
 
@@ -83,7 +88,7 @@ export async function restoreCommands(ds: Dataset, log: (msg: string) => void = 
   if (existsSync(out)) return out;
   log(`building RESTORE anchor for ${ds.name} from DUMP`);
   const server = await startRedis({ rdbFile: ds.rdb, args: ['--proto-max-bulk-len', '1gb'] });
-  const file = createWriteStream(`${out}.part`);
+  const file = createWriteStream(`${out}.${PART}`);
   try {
     const client = server.client();
     const enc = new RespWriter(file);
@@ -113,10 +118,11 @@ export async function restoreCommands(ds: Dataset, log: (msg: string) => void = 
     }
     await enc.end();
     if (written !== ds.keys) throw new Error(`RESTORE anchor for ${ds.name}: dumped ${written} keys, expected ${ds.keys}`);
-    await rename(`${out}.part`, out);
+    await rename(`${out}.${PART}`, out);
     return out;
   } finally {
     if (!file.closed) file.destroy();
+    await rm(`${out}.${PART}`, { force: true });
     await server.stop();
   }
 }
