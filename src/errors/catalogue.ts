@@ -72,6 +72,20 @@ export const CATALOGUE = {
   STORE_UNSUPPORTED: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'The configured task store is not available in this version (e.g. PostgreSQL).' },
   STORE_FAILED: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'The task store failed to read or write (disk, schema, lock).' },
   TASK_INTERRUPTED: { http: 500, dcs: 'FERRY.5901', retryable: true, summary: 'The service stopped while the task ran and the task could not be re-run.' },
+  // --- backups (replication client, backup and restore records) ---
+  REPLICATION_REFUSED: { http: 500, dcs: 'FERRY.5401', retryable: true, summary: 'The source refused to sync a snapshot to Ferry (PSYNC/SYNC error, snapshot failed on the master).' },
+  REPLICATION_PROTOCOL: { http: 500, dcs: 'FERRY.5402', retryable: false, summary: 'The source sent something the replication handshake does not allow.' },
+  REPLICATION_LOST: { http: 500, dcs: 'FERRY.5403', retryable: true, summary: 'The connection to the source closed before the whole snapshot arrived.' },
+  REPLICATION_TIMEOUT: { http: 500, dcs: 'FERRY.5404', retryable: true, summary: 'The source sent nothing (not even a keep-alive) for the idle timeout.' },
+  BACKUP_DEST_FAILED: { http: 500, dcs: 'FERRY.5405', retryable: true, summary: 'Writing the backup file to its bucket failed.' },
+  BACKUP_NOT_SUPPORTED: { http: 400, dcs: 'DCS.4086', retryable: false, summary: 'Single-node instances cannot be backed up or restored (as in DCS), unless the configuration allows it.' },
+  BACKUP_NOT_FOUND: { http: 404, dcs: 'FERRY.4401', retryable: false, summary: 'No backup record with this id for this instance.' },
+  BACKUP_STATE: { http: 400, dcs: 'DCS.4087', retryable: false, summary: 'The backup record is not `succeed` (still running, failed or deleted), so it cannot be imported, restored or downloaded.' },
+  BACKUP_REMARK_INVALID: { http: 400, dcs: 'DCS.4098', retryable: false, summary: 'The remark is longer than 128 characters.' },
+  INSTANCE_BACKUPING: { http: 400, dcs: 'DCS.4096', retryable: true, summary: 'The instance is being backed up; one backup or restore runs per instance at a time.' },
+  INSTANCE_RESTORING: { http: 400, dcs: 'DCS.4097', retryable: true, summary: 'The instance is being restored; one backup or restore runs per instance at a time.' },
+  TIME_RANGE_INVALID: { http: 400, dcs: 'DCS.4025', retryable: false, summary: 'The end time must be after the start time.' },
+  DOWNLOAD_LINK_INVALID: { http: 403, dcs: 'FERRY.4402', retryable: false, summary: 'A backup download link is malformed, tampered with or expired.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
