@@ -33,6 +33,8 @@ export interface Item extends Sent {
   redirects: number;
   /** Extra reply hook (rare: EXISTS checks); called before the writer's handler. */
   hook?: (r: Reply, item: Item) => void;
+  /** Set once the item was handed to write() (a group is re-sent only up to what was written). */
+  written?: boolean;
   /** Routing key (cluster), null for keyless commands. */
   key?: Buffer | null;
   /** SELECT / ASKING added by the writer itself (never re-sent: transmit() adds them again). */
@@ -109,6 +111,7 @@ export class NodeWriter {
   /** Sends an item. Returns undefined when more may be sent now, or a Promise to await first. */
   write(item: Item): Promise<void> | undefined {
     if (this.fatal) throw this.fatal;
+    item.written = true;
     this.inflightCommands++;
     this.inflightBytes += item.bytes;
     if (this.reconnecting || !this.conn) this.backlog.push(item);
@@ -260,10 +263,12 @@ export class NodeWriter {
       }
       if (expanded.has(o)) continue;
       if (o.replay === 'group' && o.items) {
-        // DEL + rebuild from the start: the whole batch is still in memory.
+        // DEL + rebuild from the start: the whole batch is still in memory. Only what the caller
+        // already handed over is re-sent; the rest is still to come through write().
         expanded.add(o);
         o.acked = 0;
         for (const x of o.items) {
+          if (!x.written) break;
           x.redirects = 0;
           out.push(x);
         }
