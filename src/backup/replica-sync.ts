@@ -163,7 +163,10 @@ export async function openReplicaSync(o: ReplicaSyncOptions): Promise<SyncSessio
     await ask(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
     let replId: string | null = null;
     let replOffset: number | null = null;
+    // A master waiting to start its snapshot (repl-diskless-sync-delay, another child running) sends
+    // `\n` keep-alives before it answers +FULLRESYNC.
     let reply = await ask(['PSYNC', '?', '-1']);
+    while (reply === '') reply = await rd.line();
     if (reply.startsWith('-') && /unknown command/i.test(reply)) {
       sock.write(command(['SYNC']));
     } else if (reply.startsWith('+FULLRESYNC')) {
