@@ -1,6 +1,7 @@
 /**
- * Process entry for `ferry serve`: load the configuration, build the dependencies, start the runner
- * and the API, stop gracefully on SIGINT/SIGTERM. No logic of its own: everything is passed in.
+ * Process entry for `ferry serve` and `ferry worker`: load the configuration, build the dependencies,
+ * start the runner and (unless worker-only) the API, stop gracefully on SIGINT/SIGTERM. No logic of
+ * its own: everything is passed in. With a PostgreSQL store several of these share the work.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { applyEmbeddedDefaults, type Bootstrap } from './config/embedded-default
 import { loadConfig, type LoadOptions } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { openStore } from './store/open.js';
+import { redactPgUrl } from './store/postgres/location.js';
 import type { TaskStore } from './store/contract.js';
 import { ImportEngine } from './task/import-engine.js';
 import { InstanceRegistry } from './task/instances.js';
@@ -25,8 +27,10 @@ export interface Server {
   config: Config;
   store: TaskStore;
   runner: TaskRunner;
-  /** "http://host:port" actually bound (port 0 in the config picks a free one). */
-  url: string;
+  /** "http://host:port" actually bound (port 0 in the config picks a free one); null for a worker only. */
+  url: string | null;
+  /** This process's lease owner id (`host:pid:random`). */
+  owner: string;
   close(): Promise<void>;
 }
 
@@ -34,6 +38,8 @@ export interface StartOptions extends LoadOptions {
   /** Where the one-time credentials banner goes (stderr by default). */
   print?: (text: string) => void;
   logger?: Logger;
+  /** Run the task worker only (`ferry worker`, `ferry serve --no-api`): no HTTP listener. */
+  noApi?: boolean;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<Server> {
@@ -51,7 +57,8 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
       redact: { paths: ['req.headers.authorization', 'req.headers["x-auth-token"]', '*.password', 'password', '*.sk', '*.secret_key', 'token'], censor: '***' },
     });
 
-  const store = openStore(config.store);
+  const store = await openStore(config.store);
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const registry = new InstanceRegistry(config.instances);
   const engine = new ImportEngine({ dataRoot: config.dataDir, ...(opts.env ? { env: opts.env } : {}) });
   const metrics = createMetrics(store, { processMetrics: true });
@@ -64,26 +71,28 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
     leaseMs: config.tasks.leaseMs,
     maxAttempts: config.tasks.maxAttempts,
     onRestart: config.tasks.onRestart,
-    owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    owner,
     logger: logger.child({ component: 'runner' }),
     metrics,
+    pollMs: config.tasks.pollMs,
+    workerMaxInflightBytes: config.tasks.workerMaxInflightBytes,
   });
   const service = new TaskService({ store, registry, buckets: config.buckets, engine, runner, metrics });
   const auth = new Authenticator(config.projects);
   const app = await buildApp({ service, registry, engine, auth, metrics, logger });
 
   try {
-    await app.listen({ host: config.listen.host, port: config.listen.port });
+    if (!opts.noApi) await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
-    store.close();
+    await store.close();
     throw new FerryError('CONFIG_INVALID', `cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { field: 'listen' }, { cause: err });
   }
   runner.start();
-  const addr = app.server.address();
+  const addr = opts.noApi ? null : app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `http://${host}:${port}`;
+  const url = opts.noApi ? null : `http://${host}:${port}`;
 
   if (generated) {
     // stderr, so stdout stays pure JSON log lines for log shippers.
@@ -99,7 +108,9 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
       ].join('\n'),
     );
   }
-  logger.info({ url, config: config.origin.file ?? 'embedded defaults', store: config.store.path, projects: config.projects.length, instances: config.instances.length, buckets: config.buckets.length }, 'ferry serve listening');
+  const storeName = config.store.kind === 'sqlite' ? config.store.path : redactPgUrl(config.store.url);
+  if (opts.noApi) logger.info({ owner, config: config.origin.file ?? 'embedded defaults', store: storeName, concurrency: config.tasks.concurrency }, 'ferry worker started');
+  else logger.info({ url, owner, config: config.origin.file ?? 'embedded defaults', store: storeName, projects: config.projects.length, instances: config.instances.length, buckets: config.buckets.length }, 'ferry serve listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -108,11 +119,12 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
     store,
     runner,
     url,
+    owner,
     close() {
       closing ??= (async () => {
         await app.close();
         await runner.close();
-        store.close();
+        await store.close();
       })();
       return closing;
     },

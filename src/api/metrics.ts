@@ -20,8 +20,8 @@ export function createMetrics(store: TaskStore, opts: { processMetrics?: boolean
     help: 'Migration tasks by status (deleted tasks excluded)',
     labelNames: ['status'],
     registers: [registry],
-    collect() {
-      const counts = store.countByStatus();
+    async collect() {
+      const counts = await store.countByStatus();
       for (const s of ['MIGRATING', 'TERMINATING', 'TERMINATED', 'SUCCESS', 'FAILED']) this.set({ status: s }, counts[s] ?? 0);
     },
   });

@@ -7,6 +7,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerServe } from './serve.js';
 import { register as registerImport } from './import.js';
+import { register as registerWorker } from './worker.js';
 
 const program = new Command();
 program.name('ferry').description('Import Redis backups (RDB, AOF, archives, buckets) into live Redis').version('0.1.0');
@@ -15,6 +16,7 @@ program.showHelpAfterError();
 registerInspect(program);
 registerServe(program);
 registerImport(program);
+registerWorker(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FerryError) {

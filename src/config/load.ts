@@ -11,6 +11,7 @@ import { parseDocument } from 'yaml';
 import { FerryError } from '../errors/ferry-error.js';
 import { parseAddrs } from '../writer/target-spec.js';
 import { isLocalBucket, parseBucketConfig, type BucketConfig } from '../source/bucket-config.js';
+import { parsePgLocation } from '../store/postgres/location.js';
 import { ConfigFileSchema, type Config, type ConfigFile } from './schema.js';
 
 export interface LoadOptions {
@@ -135,6 +136,8 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
       onRestart: t.on_restart ?? 'rerun',
       maxAttempts: t.max_attempts ?? 3,
       leaseMs: (t.lease_seconds ?? 30) * 1000,
+      workerMaxInflightBytes: t.worker_max_inflight_bytes ?? null,
+      pollMs: t.poll_ms ?? 1000,
     },
     origin: { file, generated: false },
   };
@@ -147,16 +150,17 @@ function parseListen(s: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function parseStore(s: string, cwd: string, where: string): { kind: 'sqlite'; path: string } {
+function parseStore(s: string, cwd: string, where: string): Config['store'] {
   if (/^postgres(ql)?:\/\//i.test(s)) {
-    throw new FerryError(
-      'STORE_UNSUPPORTED',
-      'store: PostgreSQL is not supported by this version of Ferry yet; use "sqlite:PATH" (the default is sqlite:<data_dir>/ferry.db)',
-      { file: where, field: 'store' },
-    );
+    try {
+      parsePgLocation(s);
+    } catch (err) {
+      throw new FerryError('CONFIG_INVALID', (err as Error).message, { file: where, field: 'store' });
+    }
+    return { kind: 'postgres', url: s };
   }
   const m = /^sqlite:(.+)$/.exec(s);
-  if (!m) throw new FerryError('CONFIG_INVALID', `store must be "sqlite:PATH", got ${JSON.stringify(s)}`, { file: where, field: 'store' });
+  if (!m) throw new FerryError('CONFIG_INVALID', `store must be "sqlite:PATH" or "postgres://...", got ${JSON.stringify(s)}`, { file: where, field: 'store' });
   const path = m[1]!.replace(/^\/\/(?=\/)/, ''); // accept sqlite:///abs/path as well as sqlite:/abs/path
   return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(cwd, path) };
 }

@@ -29,6 +29,8 @@ export const InstanceSchema = Type.Object(
     password: Type.Optional(Type.String()),
     username: Type.Optional(Type.String()),
     tls: Type.Optional(Type.Boolean()),
+    /** Cap on bytes of commands sent but not yet answered by this target, whichever worker imports into it. */
+    max_inflight_bytes: Type.Optional(Type.Integer({ minimum: 65536 })),
   },
   { additionalProperties: false },
 );
@@ -37,7 +39,7 @@ export const ConfigFileSchema = Type.Object(
   {
     listen: Type.Optional(Type.String({ pattern: '^(\\[[^\\]]+\\]|[^:]+):\\d{1,5}$' })),
     data_dir: Type.Optional(Type.String({ minLength: 1 })),
-    /** "sqlite:PATH" (PostgreSQL URLs are a later version). */
+    /** "sqlite:PATH" (one process) or "postgres://user@host:5432/db[?schema=name]" (many processes sharing the work). */
     store: Type.Optional(Type.String({ minLength: 1 })),
     log_level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
     projects: Type.Optional(Type.Array(ProjectSchema)),
@@ -55,6 +57,10 @@ export const ConfigFileSchema = Type.Object(
           max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           /** How long a runner's claim on a task lasts without a heartbeat. */
           lease_seconds: Type.Optional(Type.Integer({ minimum: 2, maximum: 3600 })),
+          /** Bytes in flight to targets across all imports of this worker process (split evenly over `concurrency`). */
+          worker_max_inflight_bytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+          /** How often an idle worker looks for unclaimed tasks in the store (other processes may have created them). */
+          poll_ms: Type.Optional(Type.Integer({ minimum: 50, maximum: 60000 })),
         },
         { additionalProperties: false },
       ),
@@ -72,12 +78,12 @@ export type { BucketConfig, LocalBucketConfig, S3BucketConfig } from '../source/
 export interface Config {
   listen: { host: string; port: number };
   dataDir: string;
-  store: { kind: 'sqlite'; path: string };
+  store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
   logLevel: string;
   projects: { id: string; tokens: string[]; credentials: { ak: string; sk: string }[] }[];
   instances: InstanceConfig[];
   buckets: BucketConfig[];
-  tasks: { concurrency: number; onRestart: 'rerun' | 'fail'; maxAttempts: number; leaseMs: number };
+  tasks: { concurrency: number; onRestart: 'rerun' | 'fail'; maxAttempts: number; leaseMs: number; workerMaxInflightBytes: number | null; pollMs: number };
   /** Where the settings came from, for the start-up log line. */
   origin: { file: string | null; generated: boolean };
 }

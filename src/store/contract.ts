@@ -1,8 +1,10 @@
 /**
- * What the service needs from a task store, with no driver types: the SQLite adapter implements it
- * now and a PostgreSQL adapter can later; test/conformance/store.test.ts runs the same suite on every
- * adapter. State changes are conditional ("only if the status is still X"), so two actors (an API
- * call and a runner) can never both win, and one running task per target is enforced by the store.
+ * What the service needs from a task store, with no driver types: SQLite (one process) and
+ * PostgreSQL (many processes sharing the work) implement it; test/conformance/store.test.ts runs the
+ * same suite on every adapter. State changes are conditional ("only if the status is still X"), so
+ * two actors (an API call and a runner, or two runners in different processes) can never both win,
+ * and one running task per target is enforced by the store. Every method is async: a networked
+ * database is never waited for synchronously.
  */
 
 export type TaskStatus = 'MIGRATING' | 'TERMINATING' | 'TERMINATED' | 'SUCCESS' | 'FAILED';
@@ -101,31 +103,50 @@ export interface TransitionPatch {
   attempt?: number;
 }
 
+/** One row per claim of a task by a runner: the proof that no task ran twice at once. */
+export interface TaskClaim {
+  task_id: string;
+  attempt: number;
+  owner: string;
+  claimed_at: number;
+  lease_until: number;
+  /** The holder this claim replaced (null for a first claim or after a release) and its lease then. */
+  prev_owner: string | null;
+  prev_lease_until: number | null;
+}
+
 export interface TaskStore {
   /** Inserts a MIGRATING task; throws FerryError TARGET_BUSY when the target already has an active task. */
-  createTask(task: NewTask, now: number): TaskRecord;
+  createTask(task: NewTask, now: number): Promise<TaskRecord>;
   /** A task of this project, deleted ones included when `withDeleted`. */
-  getTask(projectId: string, id: string, withDeleted?: boolean): TaskRecord | null;
+  getTask(projectId: string, id: string, withDeleted?: boolean): Promise<TaskRecord | null>;
   /** Any project's task, by id (runner side). */
-  getTaskById(id: string): TaskRecord | null;
+  getTaskById(id: string): Promise<TaskRecord | null>;
   /** The MIGRATING or TERMINATING task importing into this target instance, if any. */
-  activeTaskFor(targetId: string): TaskRecord | null;
+  activeTaskFor(targetId: string): Promise<TaskRecord | null>;
   /** Newest first; deleted tasks are never listed. */
-  listTasks(projectId: string, q: ListQuery): { count: number; tasks: TaskRecord[] };
+  listTasks(projectId: string, q: ListQuery): Promise<{ count: number; tasks: TaskRecord[] }>;
   /** Changes the status only if it is one of `from`; returns the new record, or null when it was not. */
-  transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TransitionPatch, now: number): TaskRecord | null;
-  /** Takes a MIGRATING task for a runner if no live lease holds it; returns it, or null. */
-  claim(id: string, owner: string, leaseUntil: number, now: number): TaskRecord | null;
+  transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TransitionPatch, now: number): Promise<TaskRecord | null>;
+  /** Takes a MIGRATING task for a runner if no live lease holds it (atomically, recorded in the claim history); returns it, or null. */
+  claim(id: string, owner: string, leaseUntil: number, now: number): Promise<TaskRecord | null>;
+  /**
+   * Takes the oldest MIGRATING task nobody holds (never claimed, released, or lease expired), skipping
+   * rows another runner is claiming at this instant; null when there is none.
+   */
+  claimNext(owner: string, leaseUntil: number, now: number): Promise<TaskRecord | null>;
+  /** Claims of a task, oldest first. */
+  claims(taskId: string): Promise<TaskClaim[]>;
   /** Extends the lease and stores progress; false when the runner no longer holds the task. */
-  heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): boolean;
+  heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): Promise<boolean>;
   /** Active tasks nobody holds (no owner, or lease expired). */
-  orphans(now: number): TaskRecord[];
+  orphans(now: number): Promise<TaskRecord[]>;
   /** Marks final tasks deleted (hidden from the list); returns the ids that were deleted. */
-  markDeleted(projectId: string, ids: string[], now: number): string[];
-  appendLog(log: Omit<TaskLog, 'id'>): void;
+  markDeleted(projectId: string, ids: string[], now: number): Promise<string[]>;
+  appendLog(log: Omit<TaskLog, 'id'>): Promise<void>;
   /** Oldest first. */
-  listLogs(taskId: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): { count: number; logs: TaskLog[] };
+  listLogs(taskId: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): Promise<{ count: number; logs: TaskLog[] }>;
   /** Task counts by status (deleted excluded), for /metrics. */
-  countByStatus(): Record<string, number>;
-  close(): void;
+  countByStatus(): Promise<Record<string, number>>;
+  close(): Promise<void>;
 }

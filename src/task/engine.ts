@@ -16,6 +16,8 @@ export interface ImportPlan {
   targetType: 'single' | 'master_standby' | 'cluster' | 'proxy';
   /** Every source db goes here (proxy_multi_db / db in the request). */
   targetDb?: number;
+  /** Bytes of commands in flight to the target (worker share / instance cap from the configuration). */
+  maxInflightBytes?: number;
 }
 
 export interface RunHooks {

@@ -63,6 +63,7 @@ export class ImportEngine implements TaskEngine {
     // Proxy targets take no SELECT: every db collapses into one (DCS user guide 5.1).
     const db = plan.targetDb ?? (plan.targetType === 'proxy' ? 0 : undefined);
     if (db !== undefined) opts.targetDb = db;
+    if (plan.maxInflightBytes !== undefined) opts.maxInflightBytes = plan.maxInflightBytes;
     return importRecords(inputs, opts);
   }
 }

@@ -86,7 +86,7 @@ export class TaskService {
     checkPassword(inst, body.target_instance.password);
     const db = parseDb(body.target_instance.db, inst);
     // Fail fast on a busy target before touching it; the store re-checks atomically at insert.
-    if (this.d.store.activeTaskFor(inst.id)) throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.');
+    if (await this.d.store.activeTaskFor(inst.id)) throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.');
 
     const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
     const info = await this.d.engine.probeTarget(target);
@@ -108,14 +108,14 @@ export class TaskService {
       target: { id: inst.id, name: inst.name, addrs: inst.addrs, db: db === undefined ? null : String(db), proxy_multi_db: body.target_instance.proxy_multi_db ?? null },
     };
     const now = this.now();
-    const task = this.d.store.createTask(
+    const task = await this.d.store.createTask(
       { id: randomUUID(), project_id: projectId, name: body.task_name, description: body.description ?? '', migration_type: body.migration_type, migration_method: body.migration_method, spec },
       now,
     );
-    this.d.store.appendLog({ task_id: task.id, created_at: now, level: 'INFO', code: 'MIGRATION_CREATED', message: `task created: ${files.length} file(s) from bucket ${bucket.name} into ${inst.name}; target ${info.flavor} ${info.version} (${info.topology})`, keyword: [] });
+    await this.d.store.appendLog({ task_id: task.id, created_at: now, level: 'INFO', code: 'MIGRATION_CREATED', message: `task created: ${files.length} file(s) from bucket ${bucket.name} into ${inst.name}; target ${info.flavor} ${info.version} (${info.topology})`, keyword: [] });
     if (fileProblem) {
-      const failed = this.d.store.transition(task.id, ['MIGRATING'], 'FAILED', { error_code: fileProblem.spec.dcs, error_message: fileProblem.message, finished_at: this.now() }, this.now());
-      this.d.store.appendLog({ task_id: task.id, created_at: this.now(), level: 'ERROR', code: fileProblem.spec.dcs, message: `${fileProblem.code}: ${fileProblem.message}`, keyword: [] });
+      const failed = await this.d.store.transition(task.id, ['MIGRATING'], 'FAILED', { error_code: fileProblem.spec.dcs, error_message: fileProblem.message, finished_at: this.now() }, this.now());
+      await this.d.store.appendLog({ task_id: task.id, created_at: this.now(), level: 'ERROR', code: fileProblem.spec.dcs, message: `${fileProblem.code}: ${fileProblem.message}`, keyword: [] });
       this.d.metrics?.finished('FAILED', fileProblem.spec.dcs);
       return failed ?? task;
     }
@@ -123,51 +123,60 @@ export class TaskService {
     return task;
   }
 
-  list(projectId: string, q: { offset: number; limit: number; name?: string }): { count: number; tasks: TaskRecord[] } {
+  list(projectId: string, q: { offset: number; limit: number; name?: string }): Promise<{ count: number; tasks: TaskRecord[] }> {
     return this.d.store.listTasks(projectId, q);
   }
 
-  get(projectId: string, id: string): TaskRecord {
-    const t = this.d.store.getTask(projectId, id);
+  async get(projectId: string, id: string): Promise<TaskRecord> {
+    const t = await this.d.store.getTask(projectId, id);
     if (!t) throw new FerryError('TASK_NOT_FOUND', 'Instance job is not found.');
     return t;
   }
 
-  /** Moves MIGRATING -> TERMINATING and tells the runner; a stop of a stopping task is a no-op. */
-  stop(projectId: string, id: string): TaskRecord {
-    const t = this.get(projectId, id);
+  /**
+   * Moves MIGRATING -> TERMINATING and tells the local runner; a runner in another process sees the
+   * status on its next check. A stop of a stopping task is a no-op.
+   */
+  async stop(projectId: string, id: string): Promise<TaskRecord> {
+    const t = await this.get(projectId, id);
     if (t.status === 'TERMINATING') return t;
-    const moved = this.d.store.transition(id, ['MIGRATING'], 'TERMINATING', {}, this.now());
-    if (!moved) throw new FerryError('TASK_STATE', `This operation is not allowed when the task is in the current state (${this.get(projectId, id).status}).`);
-    this.d.store.appendLog({ task_id: id, created_at: this.now(), level: 'INFO', code: 'MIGRATION_STOPPING', message: 'stop requested', keyword: [] });
-    this.d.runner.stop(id);
+    const moved = await this.d.store.transition(id, ['MIGRATING'], 'TERMINATING', {}, this.now());
+    if (!moved) throw new FerryError('TASK_STATE', `This operation is not allowed when the task is in the current state (${(await this.get(projectId, id)).status}).`);
+    await this.d.store.appendLog({ task_id: id, created_at: this.now(), level: 'INFO', code: 'MIGRATION_STOPPING', message: 'stop requested', keyword: [] });
+    await this.d.runner.stop(id);
     return moved;
   }
 
-  /** Stops and waits (bounded) until the task is final. */
+  /** Stops and waits (bounded) until the task is final, wherever it runs. */
   async syncStop(projectId: string, id: string): Promise<TaskRecord> {
-    this.stop(projectId, id);
+    await this.stop(projectId, id);
+    const deadline = this.now() + SYNC_STOP_WAIT_MS;
     await Promise.race([this.d.runner.settled(id), new Promise((r) => setTimeout(r, SYNC_STOP_WAIT_MS).unref())]);
-    return this.get(projectId, id);
+    // Running in another process: its status check ends it; watch the store (bounded).
+    for (;;) {
+      const t = await this.get(projectId, id);
+      if (t.status !== 'TERMINATING' || this.now() >= deadline) return t;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
-  batchStop(projectId: string, ids: string[]): BatchStopItem[] {
-    return ids.map((id) => {
+  batchStop(projectId: string, ids: string[]): Promise<BatchStopItem[]> {
+    return Promise.all(ids.map(async (id) => {
       try {
-        this.stop(projectId, id);
+        await this.stop(projectId, id);
         return { task_id: id, result: 'success' as const };
       } catch (err) {
         const e = asFerryError(err);
         const code = e.code === 'TASK_NOT_FOUND' ? new FerryError('TASK_ID_INVALID', 'invalid migration task id in the request.') : e;
         return { task_id: id, result: 'failed' as const, error_code: code.spec.dcs, error_msg: code.message };
       }
-    });
+    }));
   }
 
   /** All or nothing: every id must exist in the project and be final. */
-  delete(projectId: string, ids: string[]): string[] {
+  async delete(projectId: string, ids: string[]): Promise<string[]> {
     for (const id of ids) {
-      const t = this.get(projectId, id);
+      const t = await this.get(projectId, id);
       if (t.status === 'MIGRATING' || t.status === 'TERMINATING') {
         throw new FerryError('TASK_STATE', `This operation is not allowed when the task is in the current state (task ${id} is ${t.status}; stop it first).`);
       }
@@ -175,8 +184,8 @@ export class TaskService {
     return this.d.store.markDeleted(projectId, [...new Set(ids)], this.now());
   }
 
-  logs(projectId: string, id: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): { count: number; logs: TaskLog[] } {
-    this.get(projectId, id);
+  async logs(projectId: string, id: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): Promise<{ count: number; logs: TaskLog[] }> {
+    await this.get(projectId, id);
     return this.d.store.listLogs(id, q);
   }
 }

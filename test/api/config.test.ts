@@ -59,12 +59,12 @@ tasks: {concurrency: 3, on_restart: fail}
   assert.deepEqual(c.store, { kind: 'sqlite', path: join(dir, 'd', 'ferry.db') });
   assert.equal(c.instances[0]!.type, 'cluster');
   assert.deepEqual(c.buckets[0], { name: 'local-b', path: join(dir, 'bk') });
-  assert.deepEqual(c.tasks, { concurrency: 3, onRestart: 'fail', maxAttempts: 3, leaseMs: 30_000 });
+  assert.deepEqual(c.tasks, { concurrency: 3, onRestart: 'fail', maxAttempts: 3, leaseMs: 30_000, workerMaxInflightBytes: null, pollMs: 1000 });
   assert.equal(c.origin.file, file);
 
   const e = loadConfig({ configPath: file, env: { FERRY_LISTEN: '127.0.0.1:0', FERRY_STORE: 'sqlite:/tmp/x.db', FERRY_TASK_CONCURRENCY: '5' }, cwd: dir });
   assert.deepEqual(e.listen, { host: '127.0.0.1', port: 0 });
-  assert.equal(e.store.path, '/tmp/x.db');
+  assert.deepEqual(e.store, { kind: 'sqlite', path: '/tmp/x.db' });
   assert.equal(e.tasks.concurrency, 5);
 });
 
@@ -98,10 +98,11 @@ test('errors name the file and the field', () => {
   assert.equal(refused(() => loadConfig({ configPath: join(dir, 'missing.yaml'), env: {}, cwd: dir })).code, 'CONFIG_INVALID');
 });
 
-test('a PostgreSQL store is refused with a clear message', () => {
-  const err = refused(() => loadConfig({ env: { FERRY_STORE: 'postgres://u@127.0.0.1/ferry' }, cwd: dir }));
-  assert.equal(err.code, 'STORE_UNSUPPORTED');
-  assert.match(err.message, /PostgreSQL is not supported.*sqlite:PATH/);
+test('a PostgreSQL store URL is taken as is; a bad schema name is refused naming the field', () => {
+  assert.deepEqual(loadConfig({ env: { FERRY_STORE: 'postgres://u@127.0.0.1/ferry?schema=tenant_a' }, cwd: dir }).store, { kind: 'postgres', url: 'postgres://u@127.0.0.1/ferry?schema=tenant_a' });
+  const err = refused(() => loadConfig({ env: { FERRY_STORE: 'postgres://u@127.0.0.1/ferry?schema=a;drop' }, cwd: dir }));
+  assert.equal(err.code, 'CONFIG_INVALID');
+  assert.match(err.message, /schema "a;drop" must be a plain identifier/);
 });
 
 test('embedded default: credentials generated once (0600), kept across restarts, buckets from folders', async () => {

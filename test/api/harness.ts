@@ -53,7 +53,7 @@ export async function startHarness(o: { projects: Config['projects']; instances:
     async close() {
       await app.close();
       await runner.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -224,11 +224,11 @@ describe('create: pre-checks and field errors', () => {
   });
 
   test('a second task on a busy target is DCS.4017', async () => {
-    const busy = seed({ target: 'inst-a' });
+    const busy = await seed({ target: 'inst-a' });
     try {
       assertError(await call({ method: 'POST', url: `/v2/${PA}/migration-task`, payload: createBody() }), 400, 'DCS.4017');
     } finally {
-      h.store.transition(busy.id, ['MIGRATING', 'TERMINATING'], 'TERMINATED', {}, Date.now());
+      await h.store.transition(busy.id, ['MIGRATING', 'TERMINATING'], 'TERMINATED', {}, Date.now());
     }
   });
 });
@@ -263,7 +263,7 @@ describe('request edge cases', () => {
 
 describe('list, stop, batch-stop, delete', () => {
   test('list: count is the total, offset/limit page newest first, name filters, limit bounds', async () => {
-    const mine = [seed({ name: 'page-one' }), seed({ name: 'page-two' }), seed({ name: 'page-three' })];
+    const mine = [await seed({ name: 'page-one' }), await seed({ name: 'page-two' }), await seed({ name: 'page-three' })];
     const all = (await call({ method: 'GET', url: `/v2/${PA}/migration-tasks?limit=1000` })).json();
     assert.ok(all.count >= 3);
     assert.equal(all.migration_tasks.length, all.count);
@@ -282,11 +282,11 @@ describe('list, stop, batch-stop, delete', () => {
     assertError(await call({ method: 'GET', url: `/v2/${PA}/migration-tasks?limit=0` }), 400, 'DCS.4062', /limit/);
     assertError(await call({ method: 'GET', url: `/v2/${PA}/migration-tasks?limit=1001` }), 400, 'DCS.4062', /limit/);
     assertError(await call({ method: 'GET', url: `/v2/${PA}/migration-tasks?offset=-1` }), 400, 'DCS.4062', /offset/);
-    for (const t of mine) h.store.transition(t.id, ['MIGRATING'], 'FAILED', {}, Date.now());
+    for (const t of mine) await h.store.transition(t.id, ['MIGRATING'], 'FAILED', {}, Date.now());
   });
 
   test('stop: TERMINATING answered, TERMINATED soon after; a final task refuses with DCS.4957', async () => {
-    const t = seed();
+    const t = await seed();
     const r = await call({ method: 'POST', url: `/v2/${PA}/migration-task/${t.id}/stop` });
     assert.equal(r.statusCode, 200, r.body);
     assert.equal(r.json().status, 'TERMINATING');
@@ -297,17 +297,17 @@ describe('list, stop, batch-stop, delete', () => {
   });
 
   test('sync-stop: 200 with an empty body once stopped', async () => {
-    const t = seed();
+    const t = await seed();
     const r = await call({ method: 'POST', url: `/v2/${PA}/migration-task/${t.id}/sync-stop` });
     assert.equal(r.statusCode, 200);
     assert.equal(r.body, '');
-    assert.equal(h.store.getTaskById(t.id)?.status, 'TERMINATED');
+    assert.equal((await h.store.getTaskById(t.id))?.status, 'TERMINATED');
   });
 
   test('batch-stop: per-task results; unknown ids fail with DCS.4855', async () => {
-    const a = seed();
-    const done = seed();
-    h.store.transition(done.id, ['MIGRATING'], 'SUCCESS', {}, Date.now());
+    const a = await seed();
+    const done = await seed();
+    await h.store.transition(done.id, ['MIGRATING'], 'SUCCESS', {}, Date.now());
     const r = await call({ method: 'POST', url: `/v2/${PA}/migration-task/batch-stop`, payload: { migration_tasks: [a.id, 'no-such-task', done.id] } });
     assert.equal(r.statusCode, 200, r.body);
     assert.deepEqual(r.json().migration_tasks, [
@@ -319,9 +319,9 @@ describe('list, stop, batch-stop, delete', () => {
   });
 
   test('delete: JSON body on DELETE, running tasks refused, deleted tasks leave list and show', async () => {
-    const running = seed();
-    const finished = seed();
-    h.store.transition(finished.id, ['MIGRATING'], 'FAILED', {}, Date.now());
+    const running = await seed();
+    const finished = await seed();
+    await h.store.transition(finished.id, ['MIGRATING'], 'FAILED', {}, Date.now());
     assertError(await call({ method: 'DELETE', url: `/v2/${PA}/migration-tasks/delete`, payload: { task_id_list: [finished.id, running.id] } }), 400, 'DCS.4957');
     assertError(await call({ method: 'DELETE', url: `/v2/${PA}/migration-tasks/delete`, payload: { task_id_list: ['nope'] } }), 400, 'DCS.4133');
     assertError(await call({ method: 'DELETE', url: `/v2/${PA}/migration-tasks/delete` }), 400, 'DCS.4004');
@@ -331,7 +331,7 @@ describe('list, stop, batch-stop, delete', () => {
     const list = (await call({ method: 'GET', url: `/v2/${PA}/migration-tasks?limit=1000` })).json();
     assert.ok(!list.migration_tasks.some((t: { task_id: string }) => t.task_id === finished.id));
     assertError(await call({ method: 'GET', url: `/v2/${PA}/migration-task/${finished.id}` }), 400, 'DCS.4133');
-    h.store.transition(running.id, ['MIGRATING'], 'FAILED', {}, Date.now());
+    await h.store.transition(running.id, ['MIGRATING'], 'FAILED', {}, Date.now());
   });
 
   test('unknown task ids are 400 DCS.4133 on show, stats, logs and stop', async () => {
@@ -370,7 +370,7 @@ describe('auth and isolation', () => {
   });
 
   test('project B sees none of project A\'s tasks or instances and cannot touch them', async () => {
-    const t = seed();
+    const t = await seed();
     assertError(await call({ method: 'GET', url: `/v2/${PB}/migration-task/${t.id}`, token: TB }), 400, 'DCS.4133');
     assertError(await call({ method: 'POST', url: `/v2/${PB}/migration-task/${t.id}/stop`, token: TB }), 400, 'DCS.4133');
     const bs = (await call({ method: 'POST', url: `/v2/${PB}/migration-task/batch-stop`, token: TB, payload: { migration_tasks: [t.id] } })).json();
@@ -381,8 +381,8 @@ describe('auth and isolation', () => {
     const inst = (await call({ method: 'GET', url: `/v2/${PB}/instances`, token: TB })).json();
     assert.deepEqual(inst.instances.map((i: { instance_id: string }) => i.instance_id), ['inst-b']);
     assertError(await call({ method: 'GET', url: `/v2/${PB}/instances/inst-a`, token: TB }), 404, 'DCS.3022');
-    assert.equal(h.store.getTaskById(t.id)?.status, 'MIGRATING');
-    h.store.transition(t.id, ['MIGRATING'], 'FAILED', {}, Date.now());
+    assert.equal((await h.store.getTaskById(t.id))?.status, 'MIGRATING');
+    await h.store.transition(t.id, ['MIGRATING'], 'FAILED', {}, Date.now());
   });
 });
 

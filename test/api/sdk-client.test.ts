@@ -50,7 +50,7 @@ after(async () => {
 
 function client(ak = AK, sk = SK): HcClient {
   const cred = new BasicCredentials().withAk(ak).withSk(sk).withProjectId(PROJECT);
-  return new ClientBuilder<HcClient>((hc: HcClient) => hc).withCredential(cred).withEndpoint(server.url).build();
+  return new ClientBuilder<HcClient>((hc: HcClient) => hc).withCredential(cred).withEndpoint(server.url!).build();
 }
 
 interface Res {
@@ -120,16 +120,16 @@ test('the Node SDK stops a task (seeded in the store so it is still running) and
       { id, project_id: PROJECT, name: id, description: '', migration_type: 'backupfile_import', migration_method: 'full_amount_migration', spec: { file_source: 'self_build_obs', bucket_name: 'corpus', files: [{ file_name: 'x.rdb' }], backup_id: null, target: { id: `t-${id}`, name: 'x', addrs: '127.0.0.1:1', db: null, proxy_multi_db: null } } },
       Date.now(),
     );
-  mk('sdk-stop-1');
-  mk('sdk-stop-2');
+  await mk('sdk-stop-1');
+  await mk('sdk-stop-2');
   const stopped = await send(hc, 'POST', '/v2/{project_id}/migration-task/sdk-stop-1/stop');
   assert.equal(stopped.status, 'TERMINATING');
   const batch = await send(hc, 'POST', '/v2/{project_id}/migration-task/batch-stop', { migration_tasks: ['sdk-stop-2'] });
   assert.deepEqual(batch.migration_tasks, [{ result: 'success', task_id: 'sdk-stop-2' }]);
   const deadline = Date.now() + 3000;
-  while (Date.now() < deadline && server.store.getTaskById('sdk-stop-2')?.status !== 'TERMINATED') await new Promise((r) => setTimeout(r, 20));
-  assert.equal(server.store.getTaskById('sdk-stop-1')?.status, 'TERMINATED');
-  assert.equal(server.store.getTaskById('sdk-stop-2')?.status, 'TERMINATED');
+  while (Date.now() < deadline && (await server.store.getTaskById('sdk-stop-2'))?.status !== 'TERMINATED') await new Promise((r) => setTimeout(r, 20));
+  assert.equal((await server.store.getTaskById('sdk-stop-1'))?.status, 'TERMINATED');
+  assert.equal((await server.store.getTaskById('sdk-stop-2'))?.status, 'TERMINATED');
 });
 
 test('a wrong SK or another project\'s key is refused (APIGW.0301 / DCS.1004)', async () => {

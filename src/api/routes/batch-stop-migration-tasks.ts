@@ -11,6 +11,6 @@ export function batchStopMigrationTasks(app: FastifyInstance, d: ApiDeps): void 
       config: { requiresBody: true },
       schema: { operationId: 'BatchStopMigrationTasks', tags: ['migration-task'], params: ProjectParams, body: BatchStopBody, response: { 200: BatchStopResponse, ...errorResponses } },
     },
-    async (req) => ({ migration_tasks: d.service.batchStop(req.params.project_id, req.body.migration_tasks) }),
+    async (req) => ({ migration_tasks: await d.service.batchStop(req.params.project_id, req.body.migration_tasks) }),
   );
 }

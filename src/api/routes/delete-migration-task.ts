@@ -11,6 +11,6 @@ export function deleteMigrationTask(app: FastifyInstance, d: ApiDeps): void {
       config: { requiresBody: true },
       schema: { operationId: 'DeleteMigrationTask', tags: ['migration-task'], params: ProjectParams, body: DeleteBody, response: { 200: DeleteResponse, ...errorResponses } },
     },
-    async (req) => ({ task_id_list: d.service.delete(req.params.project_id, req.body.task_id_list) }),
+    async (req) => ({ task_id_list: await d.service.delete(req.params.project_id, req.body.task_id_list) }),
   );
 }

@@ -11,7 +11,7 @@ export function listMigrationTaskLogs(app: FastifyInstance, d: ApiDeps): void {
     { schema: { operationId: 'ListMigrationTaskLogs', tags: ['migration-task'], params: TaskParams, querystring: LogsQuery, response: { 200: LogsResponse, ...errorResponses } } },
     async (req) => {
       const { offset, limit, log_level } = req.query;
-      const r = d.service.logs(req.params.project_id, req.params.task_id, { offset, limit, ...(log_level ? { level: log_level } : {}) });
+      const r = await d.service.logs(req.params.project_id, req.params.task_id, { offset, limit, ...(log_level ? { level: log_level } : {}) });
       return { log_num: r.count, migration_logs: r.logs.map(logItem) };
     },
   );

@@ -11,7 +11,7 @@ export function listMigrationTask(app: FastifyInstance, d: ApiDeps): void {
     { schema: { operationId: 'ListMigrationTask', tags: ['migration-task'], params: ProjectParams, querystring: ListQuery, response: { 200: ListResponse, ...errorResponses } } },
     async (req) => {
       const { offset, limit, name } = req.query;
-      const r = d.service.list(req.params.project_id, { offset, limit, ...(name ? { name } : {}) });
+      const r = await d.service.list(req.params.project_id, { offset, limit, ...(name ? { name } : {}) });
       return { count: r.count, migration_tasks: r.tasks.map(taskListItem) };
     },
   );

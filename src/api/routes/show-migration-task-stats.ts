@@ -9,6 +9,6 @@ export function showMigrationTaskStats(app: FastifyInstance, d: ApiDeps): void {
   app.get<{ Params: { project_id: string; task_id: string } }>(
     '/v2/:project_id/migration-task/:task_id/stats',
     { schema: { operationId: 'ShowMigrationTaskStats', tags: ['migration-task'], params: TaskParams, response: { 200: StatsResponse, ...errorResponses } } },
-    async (req) => taskStats(d.service.get(req.params.project_id, req.params.task_id)),
+    async (req) => taskStats(await d.service.get(req.params.project_id, req.params.task_id)),
   );
 }

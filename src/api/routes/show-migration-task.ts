@@ -9,6 +9,6 @@ export function showMigrationTask(app: FastifyInstance, d: ApiDeps): void {
   app.get<{ Params: { project_id: string; task_id: string } }>(
     '/v2/:project_id/migration-task/:task_id',
     { schema: { operationId: 'ShowMigrationTask', tags: ['migration-task'], params: TaskParams, response: { 200: TaskDetail, ...errorResponses } } },
-    async (req) => taskDetail(d.service.get(req.params.project_id, req.params.task_id)),
+    async (req) => taskDetail(await d.service.get(req.params.project_id, req.params.task_id)),
   );
 }

@@ -9,6 +9,6 @@ export function stopMigrationTask(app: FastifyInstance, d: ApiDeps): void {
   app.post<{ Params: { project_id: string; task_id: string } }>(
     '/v2/:project_id/migration-task/:task_id/stop',
     { schema: { operationId: 'StopMigrationTask', tags: ['migration-task'], params: TaskParams, response: { 200: TaskDetail, ...errorResponses } } },
-    async (req) => taskDetail(d.service.stop(req.params.project_id, req.params.task_id)),
+    async (req) => taskDetail(await d.service.stop(req.params.project_id, req.params.task_id)),
   );
 }

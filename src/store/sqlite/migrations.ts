@@ -50,4 +50,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX task_logs_task ON task_logs(task_id, id);
     `,
   },
+  {
+    version: 2,
+    name: 'task claim history',
+    sql: `
+      -- Every claim of a task by a runner, with the holder it replaced: shows no task ran twice at once.
+      CREATE TABLE task_claims (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL REFERENCES tasks(id),
+        attempt INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL,
+        prev_owner TEXT,
+        prev_lease_until INTEGER
+      );
+      CREATE INDEX task_claims_task ON task_claims(task_id, id);
+    `,
+  },
 ];

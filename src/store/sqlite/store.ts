@@ -1,12 +1,13 @@
 /**
  * The TaskStore contract on SQLite (better-sqlite3: synchronous, so each statement and each
  * transaction is atomic within the process; WAL + busy_timeout for a second process on the file).
+ * One machine only: several Ferry processes sharing work use the PostgreSQL adapter.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { ListQuery, NewTask, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
+import type { ListQuery, NewTask, TaskClaim, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface TaskRow {
@@ -92,7 +93,7 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
-  createTask(t: NewTask, now: number): TaskRecord {
+  async createTask(t: NewTask, now: number): Promise<TaskRecord> {
     return this.wrap('create a task', () => {
       try {
         const row = this.db
@@ -111,28 +112,28 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  getTask(projectId: string, id: string, withDeleted = false): TaskRecord | null {
+  async getTask(projectId: string, id: string, withDeleted = false): Promise<TaskRecord | null> {
     return this.wrap('read a task', () => {
       const row = this.db.prepare(`SELECT * FROM tasks WHERE id = ? AND project_id = ?${withDeleted ? '' : ' AND deleted_at IS NULL'}`).get(id, projectId) as TaskRow | undefined;
       return row ? toRecord(row) : null;
     });
   }
 
-  getTaskById(id: string): TaskRecord | null {
+  async getTaskById(id: string): Promise<TaskRecord | null> {
     return this.wrap('read a task', () => {
       const row = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as TaskRow | undefined;
       return row ? toRecord(row) : null;
     });
   }
 
-  activeTaskFor(targetId: string): TaskRecord | null {
+  async activeTaskFor(targetId: string): Promise<TaskRecord | null> {
     return this.wrap('read a task', () => {
       const row = this.db.prepare("SELECT * FROM tasks WHERE target_id = ? AND status IN ('MIGRATING', 'TERMINATING')").get(targetId) as TaskRow | undefined;
       return row ? toRecord(row) : null;
     });
   }
 
-  listTasks(projectId: string, q: ListQuery): { count: number; tasks: TaskRecord[] } {
+  async listTasks(projectId: string, q: ListQuery): Promise<{ count: number; tasks: TaskRecord[] }> {
     return this.wrap('list tasks', () => {
       const where = ['project_id = ?', 'deleted_at IS NULL'];
       const args: unknown[] = [projectId];
@@ -147,7 +148,7 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TransitionPatch, now: number): TaskRecord | null {
+  async transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TransitionPatch, now: number): Promise<TaskRecord | null> {
     return this.wrap('change a task status', () => {
       const sets = ['status = ?', 'updated_at = ?'];
       const args: unknown[] = [to, now];
@@ -163,19 +164,47 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  claim(id: string, owner: string, leaseUntil: number, now: number): TaskRecord | null {
-    return this.wrap('claim a task', () => {
+  async claim(id: string, owner: string, leaseUntil: number, now: number): Promise<TaskRecord | null> {
+    return this.wrap('claim a task', () => this.claimSync(id, owner, leaseUntil, now));
+  }
+
+  async claimNext(owner: string, leaseUntil: number, now: number): Promise<TaskRecord | null> {
+    // One process holds the file's write lock for the transaction: no second claimer to skip.
+    return this.wrap('claim a task', () =>
+      this.db.transaction(() => {
+        const id = this.db
+          .prepare(`SELECT id FROM tasks WHERE status = 'MIGRATING' AND deleted_at IS NULL AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?) ORDER BY created_at, id LIMIT 1`)
+          .pluck()
+          .get(now) as string | undefined;
+        return id === undefined ? null : this.claimSync(id, owner, leaseUntil, now);
+      }).immediate(),
+    );
+  }
+
+  private claimSync(id: string, owner: string, leaseUntil: number, now: number): TaskRecord | null {
+    return this.db.transaction(() => {
+      const prev = this.db.prepare('SELECT owner, lease_until FROM tasks WHERE id = ?').get(id) as { owner: string | null; lease_until: number | null } | undefined;
       const row = this.db
         .prepare(
           `UPDATE tasks SET owner = ?, lease_until = ?, updated_at = ?, attempt = attempt + 1
            WHERE id = ? AND status = 'MIGRATING' AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?) RETURNING *`,
         )
         .get(owner, leaseUntil, now, id, now) as TaskRow | undefined;
-      return row ? toRecord(row) : null;
-    });
+      if (!row) return null;
+      this.db
+        .prepare('INSERT INTO task_claims (task_id, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, row.attempt, owner, now, leaseUntil, prev?.owner ?? null, prev?.owner ? (prev.lease_until ?? null) : null);
+      return toRecord(row);
+    }).immediate();
   }
 
-  heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): boolean {
+  async claims(taskId: string): Promise<TaskClaim[]> {
+    return this.wrap('read claims', () =>
+      this.db.prepare('SELECT task_id, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until FROM task_claims WHERE task_id = ? ORDER BY id').all(taskId) as TaskClaim[],
+    );
+  }
+
+  async heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): Promise<boolean> {
     return this.wrap('renew a lease', () => {
       const r = this.db
         .prepare(`UPDATE tasks SET lease_until = ?, progress = coalesce(?, progress), updated_at = ? WHERE id = ? AND owner = ? AND status IN ('MIGRATING', 'TERMINATING')`)
@@ -184,7 +213,7 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  orphans(now: number): TaskRecord[] {
+  async orphans(now: number): Promise<TaskRecord[]> {
     return this.wrap('find orphaned tasks', () => {
       const rows = this.db
         .prepare(`SELECT * FROM tasks WHERE status IN ('MIGRATING', 'TERMINATING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < ?) ORDER BY created_at`)
@@ -193,7 +222,7 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  markDeleted(projectId: string, ids: string[], now: number): string[] {
+  async markDeleted(projectId: string, ids: string[], now: number): Promise<string[]> {
     return this.wrap('delete tasks', () =>
       this.db.transaction(() => {
         const out: string[] = [];
@@ -206,7 +235,7 @@ export class SqliteTaskStore implements TaskStore {
     );
   }
 
-  appendLog(log: Omit<TaskLog, 'id'>): void {
+  async appendLog(log: Omit<TaskLog, 'id'>): Promise<void> {
     this.wrap('write a task log', () => {
       this.db
         .prepare('INSERT INTO task_logs (task_id, created_at, level, code, message, keyword) VALUES (?, ?, ?, ?, ?, ?)')
@@ -214,7 +243,7 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  listLogs(taskId: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): { count: number; logs: TaskLog[] } {
+  async listLogs(taskId: string, q: { offset: number; limit: number; level?: 'INFO' | 'ERROR' }): Promise<{ count: number; logs: TaskLog[] }> {
     return this.wrap('read task logs', () => {
       const w = q.level ? 'task_id = ? AND level = ?' : 'task_id = ?';
       const args: unknown[] = q.level ? [taskId, q.level] : [taskId];
@@ -224,14 +253,14 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  countByStatus(): Record<string, number> {
+  async countByStatus(): Promise<Record<string, number>> {
     return this.wrap('count tasks', () => {
       const rows = this.db.prepare('SELECT status, count(*) AS n FROM tasks WHERE deleted_at IS NULL GROUP BY status').all() as { status: string; n: number }[];
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
     });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
