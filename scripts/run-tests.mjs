@@ -28,7 +28,8 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 const concurrency = process.env.FERRY_TEST_CONCURRENCY ?? '2';
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  // A per-test timeout so a hung test fails loudly instead of stalling CI (the slowest test takes ~2 min).
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);
