@@ -29,43 +29,81 @@ export class RespEncoder {
   command(args: readonly Arg[]): { parts: Buffer[]; bytes: number } {
     this.parts = [];
     this.start = this.used;
-    let bytes = 0;
-    bytes += this.ascii(`*${args.length}\r\n`);
+    let bytes = this.header(0x2a, args.length);
     for (const a of args) {
       if (Buffer.isBuffer(a)) {
-        bytes += this.ascii(`$${a.length}\r\n`);
-        bytes += this.raw(a);
-        bytes += this.ascii('\r\n');
+        bytes += this.header(0x24, a.length) + this.raw(a) + this.crlf();
       } else if (Array.isArray(a)) {
         let n = 0;
         for (const p of a) n += p.length;
-        bytes += this.ascii(`$${n}\r\n`);
+        bytes += this.header(0x24, n);
         for (const p of a) bytes += this.raw(p);
-        bytes += this.ascii('\r\n');
-      } else if (typeof a === 'string') {
-        const n = Buffer.byteLength(a);
-        bytes += this.ascii(`$${n}\r\n`);
-        if (n >= BIG) bytes += this.raw(Buffer.from(a));
-        else {
-          this.ensure(n);
-          this.slab.write(a, this.used, 'utf8');
-          this.used += n;
-          bytes += n;
-        }
-        bytes += this.ascii('\r\n');
+        bytes += this.crlf();
       } else {
-        const s = String(a);
-        bytes += this.ascii(`$${s.length}\r\n${s}\r\n`);
+        bytes += this.text(typeof a === 'string' ? a : String(a));
       }
     }
     this.cut();
     return { parts: this.parts, bytes };
   }
 
-  private ascii(s: string): number {
-    this.ensure(s.length);
-    this.used += this.slab.write(s, this.used, 'latin1');
-    return s.length;
+  /**
+   * `<type><decimal n>\r\n` written byte by byte: for the few bytes of a header this is several
+   * times faster than Buffer#write, which dominated a profile of 1M small keys.
+   */
+  private header(type: number, n: number): number {
+    this.ensure(24);
+    const b = this.slab;
+    let p = this.used;
+    b[p++] = type;
+    if (n < 10) b[p++] = 48 + n;
+    else {
+      const s = String(n);
+      for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    }
+    b[p++] = 13;
+    b[p++] = 10;
+    const len = p - this.used;
+    this.used = p;
+    return len;
+  }
+
+  private crlf(): number {
+    this.ensure(2);
+    this.slab[this.used++] = 13;
+    this.slab[this.used++] = 10;
+    return 2;
+  }
+
+  /** A text argument: short ASCII copied by hand, anything else through UTF-8 encoding. */
+  private text(a: string): number {
+    if (a.length <= 64) {
+      let ascii = true;
+      for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) > 127) {
+        ascii = false;
+        break;
+      }
+      if (ascii) {
+        const h = this.header(0x24, a.length);
+        this.ensure(a.length + 2);
+        const b = this.slab;
+        let p = this.used;
+        for (let i = 0; i < a.length; i++) b[p++] = a.charCodeAt(i);
+        b[p++] = 13;
+        b[p++] = 10;
+        this.used = p;
+        return h + a.length + 2;
+      }
+    }
+    const n = Buffer.byteLength(a);
+    const h = this.header(0x24, n);
+    if (n >= BIG) this.raw(Buffer.from(a));
+    else {
+      this.ensure(n);
+      this.slab.write(a, this.used, 'utf8');
+      this.used += n;
+    }
+    return h + n + this.crlf();
   }
 
   private raw(b: Buffer): number {
@@ -74,7 +112,13 @@ export class RespEncoder {
       this.parts.push(b);
     } else if (b.length) {
       this.ensure(b.length);
-      b.copy(this.slab, this.used);
+      if (b.length < 32) {
+        const s = this.slab;
+        let p = this.used;
+        for (let i = 0; i < b.length; i++) s[p++] = b[i]!;
+      } else {
+        b.copy(this.slab, this.used);
+      }
       this.used += b.length;
     }
     return b.length;
@@ -101,25 +145,37 @@ export class RespEncoder {
  */
 export class Outbox {
   private chunks: Buffer[] = [];
+  /** The run being merged, as numbers, so no Buffer object is made per command. */
+  private runBuf: ArrayBufferLike | null = null;
+  private runOff = 0;
+  private runLen = 0;
   bytes = 0;
 
   push(parts: readonly Buffer[]): void {
     for (const p of parts) {
-      const last = this.chunks[this.chunks.length - 1];
-      if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
-        this.chunks[this.chunks.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
+      if (this.runBuf === p.buffer && this.runOff + this.runLen === p.byteOffset) {
+        this.runLen += p.length;
       } else {
-        this.chunks.push(p);
+        this.endRun();
+        this.runBuf = p.buffer;
+        this.runOff = p.byteOffset;
+        this.runLen = p.length;
       }
       this.bytes += p.length;
     }
   }
 
+  private endRun(): void {
+    if (this.runBuf) this.chunks.push(Buffer.from(this.runBuf, this.runOff, this.runLen));
+    this.runBuf = null;
+  }
+
   get empty(): boolean {
-    return this.chunks.length === 0;
+    return this.chunks.length === 0 && this.runBuf === null;
   }
 
   take(): Buffer[] {
+    this.endRun();
     const c = this.chunks;
     this.chunks = [];
     this.bytes = 0;

@@ -168,7 +168,7 @@ export class ImportWriter {
   private mset(e: Entry, db: number, input: string): Promise<void> | undefined {
     let value: Buffer;
     try {
-      value = readRdbStringAt(e.raw!, 0, { file: input, key: e.key.toString() }).value;
+      value = readRdbStringAt(e.raw!, 0, { file: input }).value;
     } catch {
       return this.restore(e, db, input);
     }

@@ -46,7 +46,7 @@ export interface NodeLimits {
   maxInflightBytes: number;
 }
 
-export const DEFAULT_LIMITS: NodeLimits = { maxInflightCommands: 20_000, maxInflightBytes: 64 * 1024 * 1024 };
+export const DEFAULT_LIMITS: NodeLimits = { maxInflightCommands: 10_000, maxInflightBytes: 8 * 1024 * 1024 };
 
 /** How long and how often to try to reconnect before the import fails (bounded, never forever). */
 const RECONNECT_DELAYS_MS = [50, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000, 2000, 2000, 2000];
