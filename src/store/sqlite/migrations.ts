@@ -68,4 +68,53 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX task_claims_task ON task_claims(task_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'backup and restore records',
+    sql: `
+      CREATE TABLE backups (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        format TEXT NOT NULL,
+        remark TEXT NOT NULL DEFAULT '',
+        backup_type TEXT NOT NULL DEFAULT 'manual',
+        bucket TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        files TEXT NOT NULL DEFAULT '[]',
+        size INTEGER NOT NULL DEFAULT 0,
+        progress REAL NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        owner TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        execution_at INTEGER,
+        finished_at INTEGER
+      );
+      CREATE INDEX backups_instance_created ON backups(project_id, instance_id, created_at DESC);
+      -- One running backup per instance (DCS.4096): the store, not the caller, enforces it.
+      CREATE UNIQUE INDEX backups_one_running ON backups(instance_id) WHERE status IN ('waiting', 'backuping');
+      CREATE TABLE restores (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        backup_id TEXT NOT NULL,
+        remark TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        log TEXT NOT NULL DEFAULT '[]',
+        owner TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX restores_instance_created ON restores(project_id, instance_id, created_at DESC);
+      CREATE UNIQUE INDEX restores_one_running ON restores(instance_id) WHERE status IN ('waiting', 'restoring');
+    `,
+  },
 ];
