@@ -47,16 +47,17 @@ test('minimum RDB version per type byte (formats reference 2.4)', () => {
   assert.equal(minRdbForType(22, 'REDIS'), 12);
 });
 
-function entry(over: Partial<Entry> & { chunks?: ValueChunk[] }): Entry {
-  const chunks = over.chunks ?? [];
+function entry(over: Partial<Omit<Entry, 'chunks'>> & { chunks?: ValueChunk[] }): Entry {
+  const { chunks: given, ...rest } = over;
+  const chunks = given ?? [];
   return {
     db: 0, key: Buffer.from('k'), typeByte: 0, type: 'string', encoding: 'raw', expireAt: null, idle: null, freq: null, keyMeta: null,
     module: null, rawSize: 0, raw: null, offset: 0, source: { magic: 'REDIS', rdbVersion: 10 },
-    ...over,
+    ...rest,
     chunks: async function* () {
       yield* chunks;
     },
-  } as Entry;
+  };
 }
 
 test('RESTORE payload: type byte + raw bytes + version + CRC-64 of all before it (a DUMP of SET foo bar)', () => {
