@@ -8,11 +8,11 @@
  * import that is not exact is reported as a failure, not a figure. The import runs in a child process
  * so its peak RSS is its own (target < 200 MB on every dataset, the big-key one included).
  */
-import { existsSync } from 'node:fs';
 import { ByteSource } from '../src/io/byte-source.js';
 import { openLocalFile } from '../src/source/local-file.js';
 import { parseRdb } from '../src/rdb/parser.js';
-import type { ImportInput, ImportOptions, ImportSummary } from '../src/pipeline/types.js';
+import { importRecords } from '../src/pipeline/import.js';
+import type { ImportInput, ImportSummary } from '../src/pipeline/types.js';
 import { startRedis, digest } from '../test/helpers/redis-server.js';
 import type { Dataset } from '../test/helpers/datasets.js';
 import { serverLoad, pipeFile } from './anchors.js';
@@ -20,20 +20,7 @@ import type { BenchContext } from './harness.js';
 
 export const name = 'import';
 
-const ENGINE = new URL('../src/pipeline/import.ts', import.meta.url);
 const SERVER_ARGS = ['--proto-max-bulk-len', '1gb'];
-
-type ImportRecords = (inputs: ImportInput[], opts: ImportOptions) => Promise<ImportSummary>;
-
-/**
- * The engine is loaded by path so this bench builds before src/pipeline/import.ts exists; the
- * signature is the one src/pipeline/types.ts describes.
- */
-async function loadEngine(): Promise<ImportRecords | null> {
-  if (!existsSync(ENGINE)) return null;
-  const mod = (await import(ENGINE.href)) as { importRecords?: ImportRecords };
-  return mod.importRecords ?? null;
-}
 
 export interface ImportResult {
   seconds: number;
@@ -42,8 +29,6 @@ export interface ImportResult {
 
 /** Child-side work: import one RDB file into `target`. */
 export async function importFile(a: { path: string; target: string }): Promise<ImportResult> {
-  const importRecords = await loadEngine();
-  if (!importRecords) throw new Error('src/pipeline/import.ts has no importRecords');
   const t0 = performance.now();
   const { size, stream } = await openLocalFile(a.path);
   let read = 0;
@@ -84,16 +69,13 @@ async function ferryImport(ctx: BenchContext, ds: Dataset): Promise<{ r: ImportR
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const engine = await loadEngine();
-  if (!engine) ctx.skip('ferry import', 'src/pipeline/import.ts (importRecords) is not there yet: anchors only');
-  else await ctx.baselineRssMB();
+  await ctx.baselineRssMB();
   for (const ds of await ctx.datasets(['small-strings', 'mixed', 'big-keys'])) {
     const mb = ds.bytes / 1e6;
     const { best: load } = await ctx.best(() => serverLoad(ds.rdb), (l) => l.seconds);
     const { best: pipeSeconds } = await ctx.best(() => restorePipe(ctx, ds), (s) => s);
     ctx.figure({ name: `redis-server load ${ds.name}`, value: ds.keys / load.seconds, unit: 'keys/s', note: `${mb.toFixed(0)} MB, ${ds.keys} keys in ${load.seconds.toFixed(2)} s` });
     ctx.figure({ name: `restore pipe ${ds.name}`, value: ds.keys / pipeSeconds, unit: 'keys/s', note: `redis-cli --pipe of DUMP payloads, ${pipeSeconds.toFixed(2)} s, digest checked` });
-    if (!engine) continue;
     const { best, runs } = await ctx.best(() => ferryImport(ctx, ds), (x) => x.r.seconds);
     const r = best.r;
     const rssMB = Math.max(...runs.map((x) => x.rssMB));
