@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { openBackups } from './backup/open.js';
 import { FerryError } from './errors/ferry-error.js';
 import { Authenticator } from './api/auth/authenticate.js';
 import { createMetrics } from './api/metrics.js';
@@ -79,12 +80,15 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
   });
   const service = new TaskService({ store, registry, buckets: config.buckets, engine, runner, metrics });
   const auth = new Authenticator(config.projects);
-  const app = await buildApp({ service, registry, engine, auth, metrics, logger });
+  // Backups are taken by the process that answers the API (a worker only runs import tasks).
+  const backups = opts.noApi ? null : await openBackups(config, registry, logger, opts.env);
+  const app = await buildApp({ service, registry, engine, auth, metrics, logger, ...(backups ? { backups: backups.service } : {}) });
 
   try {
     if (!opts.noApi) await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
+    await backups?.close();
     await store.close();
     throw new FerryError('CONFIG_INVALID', `cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { field: 'listen' }, { cause: err });
   }
@@ -123,6 +127,7 @@ export async function startServer(opts: StartOptions = {}): Promise<Server> {
     close() {
       closing ??= (async () => {
         await app.close();
+        await backups?.close();
         await runner.close();
         await store.close();
       })();

@@ -16,6 +16,10 @@ import { errorAnswer, fromFrameworkError } from './error-body.js';
 import type { Metrics } from './metrics.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { registerInstanceRoutes } from './routes/instances.js';
+import type { BackupService } from '../backup/service.js';
+import { registerBackupRoutes } from './routes/backups.js';
+import { registerBackupDownload } from './routes/backup-download.js';
+import { registerRestoreRoutes } from './routes/restores.js';
 
 export interface ApiDeps {
   service: TaskService;
@@ -24,6 +28,8 @@ export interface ApiDeps {
   auth: Authenticator;
   metrics: Metrics;
   logger: Logger;
+  /** Backup and restore records (issue #6); without it those routes are absent. */
+  backups?: BackupService;
 }
 
 declare module 'fastify' {
@@ -127,6 +133,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   registerTaskRoutes(app, deps);
   registerInstanceRoutes(app, deps);
+  if (deps.backups) {
+    registerBackupRoutes(app, deps.backups);
+    registerRestoreRoutes(app, deps.backups);
+    registerBackupDownload(app, deps.backups);
+  }
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -121,6 +121,12 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
     return isLocalBucket(b) ? { ...b, path: resolve(cwd, b.path) } : b;
   });
   unique(buckets.map((b) => b.name), 'buckets[].name', bad);
+  // Backups go to `backup_bucket`; the default one is a local folder created on first use.
+  const backupBucket = c.backup_bucket ?? 'backups';
+  if (!buckets.some((b) => b.name === backupBucket)) {
+    if (c.backup_bucket !== undefined) bad('backup_bucket', `no bucket named ${JSON.stringify(backupBucket)} in buckets`);
+    buckets.push({ name: backupBucket, path: resolve(dataDir, 'buckets', backupBucket) });
+  }
 
   const t = c.tasks ?? {};
   return {
@@ -131,6 +137,7 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
     projects,
     instances,
     buckets,
+    backups: { bucket: backupBucket, allowSingleNode: c.allow_single_node_backup ?? false },
     tasks: {
       concurrency: t.concurrency ?? 2,
       onRestart: t.on_restart ?? 'rerun',

@@ -46,6 +46,10 @@ export const ConfigFileSchema = Type.Object(
     instances: Type.Optional(Type.Array(InstanceSchema)),
     /** Local `{name, path}` or S3/OBS `{name, endpoint, region, access_key, secret_key, path_style}`: checked by source/bucket-config.ts. */
     buckets: Type.Optional(Type.Array(Type.Unknown())),
+    /** Bucket that receives instance backups (default: a local bucket `backups` under <data_dir>/buckets). */
+    backup_bucket: Type.Optional(Type.String({ minLength: 1 })),
+    /** DCS refuses backups of single-node instances (DCS.4086); true allows them. */
+    allow_single_node_backup: Type.Optional(Type.Boolean()),
     tasks: Type.Optional(
       Type.Object(
         {
@@ -83,6 +87,8 @@ export interface Config {
   projects: { id: string; tokens: string[]; credentials: { ak: string; sk: string }[] }[];
   instances: InstanceConfig[];
   buckets: BucketConfig[];
+  /** Backups: the bucket they go to (one of `buckets`) and whether single-node instances may be backed up. */
+  backups: { bucket: string; allowSingleNode: boolean };
   tasks: { concurrency: number; onRestart: 'rerun' | 'fail'; maxAttempts: number; leaseMs: number; workerMaxInflightBytes: number | null; pollMs: number };
   /** Where the settings came from, for the start-up log line. */
   origin: { file: string | null; generated: boolean };

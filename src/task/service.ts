@@ -59,7 +59,8 @@ export class TaskService {
     this.now = d.now ?? Date.now;
   }
 
-  async create(projectId: string, body: CreateTaskInput): Promise<TaskRecord> {
+  /** `origin.backup_id`: the files come from that backup record (file_source backup_record). */
+  async create(projectId: string, body: CreateTaskInput, origin?: { backup_id: string }): Promise<TaskRecord> {
     if (body.migration_type !== 'backupfile_import') {
       throw fieldError(
         'migration_type',
@@ -71,7 +72,7 @@ export class TaskService {
     const source = bf.file_source ?? 'self_build_obs';
     if (source === 'backup_record') {
       if (!bf.backup_id) throw fieldError('backup_files.backup_id', 'backup_id is required when file_source is backup_record');
-      throw fieldError('backup_files.backup_id', `no backup record ${JSON.stringify(bf.backup_id)} exists (Ferry keeps no instance backups yet)`);
+      throw fieldError('backup_files.backup_id', `no backup record ${JSON.stringify(bf.backup_id)} exists (backup records are not enabled in this process)`);
     }
     if (!bf.bucket_name) throw fieldError('backup_files.bucket_name', 'bucket_name is required when file_source is self_build_obs');
     const bucket = this.d.buckets.find((b) => b.name === bf.bucket_name);
@@ -101,10 +102,10 @@ export class TaskService {
     }
 
     const spec: TaskSpec = {
-      file_source: 'self_build_obs',
+      file_source: origin ? 'backup_record' : 'self_build_obs',
       bucket_name: bucket.name,
       files: files.map((f) => ({ file_name: f.file_name, ...(f.size !== undefined ? { size: f.size } : {}), ...(f.update_at !== undefined ? { update_at: f.update_at } : {}) })),
-      backup_id: null,
+      backup_id: origin?.backup_id ?? null,
       target: { id: inst.id, name: inst.name, addrs: inst.addrs, db: db === undefined ? null : String(db), proxy_multi_db: body.target_instance.proxy_multi_db ?? null },
     };
     const now = this.now();

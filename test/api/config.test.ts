@@ -113,12 +113,13 @@ test('embedded default: credentials generated once (0600), kept across restarts,
   assert.equal(statSync(join(dataDir, 'bootstrap.json')).mode & 0o777, 0o600);
   assert.equal(first.config.projects[0]!.id, first.generated.project_id);
   assert.deepEqual(first.config.projects[0]!.tokens, [first.generated.token]);
-  assert.deepEqual(first.config.buckets.map((b) => b.name), ['default']);
+  // `backups` is the default backup_bucket (issue #6), a local folder created on first use.
+  assert.deepEqual(first.config.buckets.map((b) => b.name).sort(), ['backups', 'default']);
   mkdirSync(join(dataDir, 'buckets', 'more'));
   const second = await applyEmbeddedDefaults(base);
   assert.equal(second.generated, null);
   assert.equal(second.config.projects[0]!.id, first.config.projects[0]!.id);
-  assert.deepEqual(second.config.buckets.map((b) => b.name).sort(), ['default', 'more']);
+  assert.deepEqual(second.config.buckets.map((b) => b.name).sort(), ['backups', 'default', 'more']);
   assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')).token, first.generated.token);
   // Instances: the local redis is registered only when 127.0.0.1:6379 answers.
   assert.equal(second.config.instances.length, second.localRedis ? 1 : 0);
