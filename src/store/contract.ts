@@ -103,9 +103,31 @@ export interface TransitionPatch {
   attempt?: number;
 }
 
-/** One row per claim of a task by a runner: the proof that no task ran twice at once. */
+/**
+ * A task with several independent files (one RDB per shard of a cluster) is spread: each file is a
+ * work item claimed by any free worker under its own lease, progress summed at the task level.
+ */
+export type FileStatus = 'PENDING' | 'RUNNING' | 'DONE' | 'FAILED';
+
+export interface TaskFile {
+  task_id: string;
+  idx: number;
+  file_name: string;
+  status: FileStatus;
+  owner: string | null;
+  lease_until: number | null;
+  /** Runs started for this file (every claim adds 1). */
+  attempt: number;
+  progress: TaskProgress | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/** One row per claim of a task (or of one of its files) by a runner: the proof that nothing ran twice at once. */
 export interface TaskClaim {
   task_id: string;
+  /** The file item claimed; null for a claim of the whole task. */
+  file_idx: number | null;
   attempt: number;
   owner: string;
   claimed_at: number;
@@ -135,8 +157,22 @@ export interface TaskStore {
    * rows another runner is claiming at this instant; null when there is none.
    */
   claimNext(owner: string, leaseUntil: number, now: number): Promise<TaskRecord | null>;
-  /** Claims of a task, oldest first. */
+  /** Claims of a task and of its files, oldest first. */
   claims(taskId: string): Promise<TaskClaim[]>;
+  /** Creates the task's per-file work items, PENDING; items that exist are kept as they are. */
+  addFiles(taskId: string, files: string[]): Promise<void>;
+  /** The task's file items by index. */
+  listFiles(taskId: string): Promise<TaskFile[]>;
+  /**
+   * Takes one file item of a MIGRATING task (of `taskId` only, when given): PENDING, or RUNNING under
+   * a lapsed lease. At most `maxParallel(target_id)` items of one task run at once: claimers of one
+   * task are serialised, so the limit is exact. Recorded in the claim history; null when none.
+   */
+  claimFile(owner: string, leaseUntil: number, now: number, maxParallel: (targetId: string) => number, taskId?: string): Promise<TaskFile | null>;
+  /** Extends a file item's lease and stores its progress; false when the runner no longer holds it. */
+  heartbeatFile(taskId: string, idx: number, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): Promise<boolean>;
+  /** Ends the holder's run of a file: DONE, FAILED (with the error) or PENDING (released); false when not held. */
+  finishFile(taskId: string, idx: number, owner: string, to: 'DONE' | 'FAILED' | 'PENDING', patch: { progress?: TaskProgress | null; error_code?: string | null; error_message?: string | null }, now: number): Promise<boolean>;
   /** Extends the lease and stores progress; false when the runner no longer holds the task. */
   heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): Promise<boolean>;
   /** Active tasks nobody holds (no owner, or lease expired). */

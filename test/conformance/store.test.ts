@@ -157,6 +157,61 @@ for (const a of adapters) {
       await s.close();
     });
 
+    test('file items: added once, claimed oldest task first, at most maxParallel at once even when claimers race', async () => {
+      const s = await a.open();
+      await s.createTask(task({ id: 'f1', target: 'C1' }), 1);
+      await s.createTask(task({ id: 'f2', target: 'C2' }), 2);
+      await s.addFiles('f1', ['a.rdb', 'b.rdb', 'c.rdb']);
+      await s.addFiles('f1', ['ignored.rdb']); // existing items are kept
+      await s.addFiles('f2', ['x.rdb', 'y.rdb']);
+      assert.deepEqual((await s.listFiles('f1')).map((f) => [f.idx, f.file_name, f.status]), [[0, 'a.rdb', 'PENDING'], [1, 'b.rdb', 'PENDING'], [2, 'c.rdb', 'PENDING']]);
+      const limit = (t: string) => (t === 'C1' ? 2 : 1);
+      const got = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => s.claimFile(`w${i}`, 1000, 10, limit)));
+      const taken = got.filter((f) => f !== null).map((f) => `${f.task_id}/${f.idx}`);
+      // Racing claimers of one task are serialised or pass it over: never more than its limit.
+      assert.ok(taken.filter((x) => x.startsWith('f1/')).length <= 2, taken.join(' '));
+      assert.ok(taken.filter((x) => x.startsWith('f2/')).length <= 1, taken.join(' '));
+      assert.equal(new Set(taken).size, taken.length);
+      // Claimed one at a time, the limits are reached exactly.
+      while (await s.claimFile('later', 1000, 11, limit));
+      const running = (await Promise.all(['f1', 'f2'].map((t) => s.listFiles(t)))).map((fs) => fs.filter((f) => f.status === 'RUNNING').map((f) => f.idx));
+      assert.deepEqual(running, [[0, 1], [0]]);
+      await s.close();
+    });
+
+    test('file items: only the holder renews or finishes; a lapsed lease is re-claimed with history; final tasks are passed over', async () => {
+      const s = await a.open();
+      await s.createTask(task({ id: 'h' }), 1);
+      await s.addFiles('h', ['a.rdb', 'b.rdb']);
+      const f0 = await s.claimFile('w1', 100, 10, () => 8, 'h');
+      assert.deepEqual([f0?.idx, f0?.attempt, f0?.owner], [0, 1, 'w1']);
+      const prog = { bytes_read: 5, total_bytes: 9, keys: 2, commands: 2, keys_per_second: 1, bytes_per_second: 1, seconds: 1, errors: 0 };
+      assert.equal(await s.heartbeatFile('h', 0, 'w2', 300, prog, 50), false);
+      assert.equal(await s.heartbeatFile('h', 0, 'w1', 300, prog, 50), true);
+      const f1 = await s.claimFile('w2', 400, 60, () => 8);
+      assert.equal(f1?.idx, 1);
+      assert.equal(await s.finishFile('h', 1, 'w1', 'DONE', {}, 70), false);
+      assert.equal(await s.finishFile('h', 1, 'w2', 'DONE', { progress: prog }, 70), true);
+      // w1 died: once its lease lapses, file 0 is claimed again and the claim names it.
+      assert.equal(await s.claimFile('w3', 900, 200, () => 8), null);
+      const again = await s.claimFile('w3', 900, 301, () => 8);
+      assert.deepEqual([again?.idx, again?.attempt, again?.progress?.keys], [0, 2, 2]);
+      assert.equal(await s.heartbeatFile('h', 0, 'w1', 999, null, 302), false);
+      const fileClaims = (await s.claims('h')).filter((c) => c.file_idx === 0);
+      assert.deepEqual(fileClaims.map((c) => [c.owner, c.prev_owner, c.prev_lease_until]), [['w1', null, null], ['w3', 'w1', 300]]);
+      assert.equal(await s.finishFile('h', 0, 'w3', 'FAILED', { error_code: 'FERRY.4201', error_message: 'bad' }, 310), true);
+      assert.deepEqual((await s.listFiles('h')).map((f) => [f.status, f.error_code]), [['FAILED', 'FERRY.4201'], ['DONE', null]]);
+      // A released item is claimable again; items of a task that is no longer MIGRATING are not.
+      await s.createTask(task({ id: 'h2' }), 2);
+      await s.addFiles('h2', ['z.rdb']);
+      await s.claimFile('w4', 5000, 400, () => 8, 'h2');
+      assert.equal(await s.finishFile('h2', 0, 'w4', 'PENDING', {}, 401), true);
+      assert.equal((await s.listFiles('h2'))[0]?.owner, null);
+      await s.transition('h2', ['MIGRATING'], 'TERMINATING', {}, 402);
+      assert.equal(await s.claimFile('w5', 5000, 403, () => 8), null);
+      await s.close();
+    });
+
     test('list: newest first, total count, offset/limit, name filter; deleted tasks vanish', async () => {
       const s = await a.open();
       for (let i = 0; i < 7; i++) await s.createTask(task({ id: `L${i}`, name: i % 2 ? `odd-${i}` : `even-${i}`, project_id: 'pl' }), 100 + i);

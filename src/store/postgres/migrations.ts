@@ -64,4 +64,74 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX task_claims_task ON task_claims(task_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'backup and restore records',
+    sql: `
+      CREATE TABLE backups (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        format TEXT NOT NULL,
+        remark TEXT NOT NULL DEFAULT '',
+        backup_type TEXT NOT NULL DEFAULT 'manual',
+        bucket TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        files TEXT NOT NULL DEFAULT '[]',
+        size BIGINT NOT NULL DEFAULT 0,
+        progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        owner TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        execution_at BIGINT,
+        finished_at BIGINT
+      );
+      CREATE INDEX backups_instance_created ON backups(project_id, instance_id, created_at DESC);
+      -- One running backup per instance (DCS.4096): the store, not the caller, enforces it.
+      CREATE UNIQUE INDEX backups_one_running ON backups(instance_id) WHERE status IN ('waiting', 'backuping');
+      CREATE TABLE restores (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        backup_id TEXT NOT NULL,
+        remark TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        log TEXT NOT NULL DEFAULT '[]',
+        owner TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        finished_at BIGINT
+      );
+      CREATE INDEX restores_instance_created ON restores(project_id, instance_id, created_at DESC);
+      CREATE UNIQUE INDEX restores_one_running ON restores(instance_id) WHERE status IN ('waiting', 'restoring');
+    `,
+  },
+  {
+    version: 4,
+    name: 'per-file work items',
+    sql: `
+      -- A task's files spread over workers: each row is claimed, leased and finished on its own.
+      CREATE TABLE task_files (
+        task_id TEXT NOT NULL REFERENCES tasks(id),
+        idx INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'PENDING',
+        owner TEXT,
+        lease_until BIGINT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        progress TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        PRIMARY KEY (task_id, idx)
+      );
+      ALTER TABLE task_claims ADD COLUMN file_idx INTEGER;
+    `,
+  },
 ];

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { ListQuery, NewTask, TaskClaim, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
+import type { FileStatus, ListQuery, NewTask, TaskClaim, TaskFile, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
 import { parsePgLocation } from './location.js';
 import { PG_MIGRATIONS } from './migrations.js';
 
@@ -39,6 +39,23 @@ interface TaskRow {
   updated_at: number;
   finished_at: number | null;
   deleted_at: number | null;
+}
+
+interface FileRow {
+  task_id: string;
+  idx: number;
+  file_name: string;
+  status: FileStatus;
+  owner: string | null;
+  lease_until: number | null;
+  attempt: number;
+  progress: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+function toFile(r: FileRow): TaskFile {
+  return { ...r, progress: r.progress ? (JSON.parse(r.progress) as TaskProgress) : null };
 }
 
 function toRecord(r: TaskRow): TaskRecord {
@@ -244,8 +261,93 @@ export class PgTaskStore implements TaskStore {
 
   claims(taskId: string): Promise<TaskClaim[]> {
     return this.wrap('read claims', async () => {
-      const r = await this.pool.query<TaskClaim>('SELECT task_id, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until FROM task_claims WHERE task_id = $1 ORDER BY id', [taskId]);
+      const r = await this.pool.query<TaskClaim>('SELECT task_id, file_idx, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until FROM task_claims WHERE task_id = $1 ORDER BY id', [taskId]);
       return r.rows;
+    });
+  }
+
+  addFiles(taskId: string, files: string[]): Promise<void> {
+    return this.wrap('add file items', async () => {
+      await this.pool.query('INSERT INTO task_files (task_id, idx, file_name) SELECT $1, i - 1, f FROM unnest($2::text[]) WITH ORDINALITY AS u(f, i) ON CONFLICT (task_id, idx) DO NOTHING', [taskId, files]);
+    });
+  }
+
+  listFiles(taskId: string): Promise<TaskFile[]> {
+    return this.wrap('read file items', async () => (await this.pool.query<FileRow>('SELECT * FROM task_files WHERE task_id = $1 ORDER BY idx', [taskId])).rows.map(toFile));
+  }
+
+  /**
+   * In one transaction: lock the candidate tasks' rows (SKIP LOCKED: a task another claimer is
+   * serving is passed over), then count and claim with fresh statements, which see every claim
+   * committed before the lock was taken. So the per-task parallel limit is exact.
+   */
+  claimFile(owner: string, leaseUntil: number, now: number, maxParallel: (targetId: string) => number, taskId?: string): Promise<TaskFile | null> {
+    return this.wrap('claim a file', async () => {
+      const c = await this.pool.connect();
+      try {
+        await c.query('BEGIN');
+        const candidates = await c.query<{ id: string; target_id: string }>(
+          `SELECT t.id, t.target_id FROM tasks t WHERE t.status = 'MIGRATING' AND t.deleted_at IS NULL ${taskId !== undefined ? 'AND t.id = $2' : ''}
+           AND EXISTS (SELECT 1 FROM task_files f WHERE f.task_id = t.id AND (f.status = 'PENDING' OR (f.status = 'RUNNING' AND f.lease_until < $1)))
+           ORDER BY t.created_at, t.id FOR UPDATE OF t SKIP LOCKED`,
+          taskId !== undefined ? [now, taskId] : [now],
+        );
+        for (const t of candidates.rows) {
+          const running = (await c.query<{ n: number }>("SELECT count(*) AS n FROM task_files WHERE task_id = $1 AND status = 'RUNNING' AND lease_until >= $2", [t.id, now])).rows[0]!.n;
+          if (running >= maxParallel(t.target_id)) continue;
+          const item = (
+            await c.query<FileRow>("SELECT * FROM task_files WHERE task_id = $1 AND (status = 'PENDING' OR (status = 'RUNNING' AND lease_until < $2)) ORDER BY idx LIMIT 1 FOR UPDATE", [t.id, now])
+          ).rows[0];
+          if (!item) continue;
+          const row = (
+            await c.query<FileRow>("UPDATE task_files SET status = 'RUNNING', owner = $1, lease_until = $2, attempt = attempt + 1 WHERE task_id = $3 AND idx = $4 RETURNING *", [owner, leaseUntil, t.id, item.idx])
+          ).rows[0]!;
+          const prevOwner = item.status === 'RUNNING' ? item.owner : null;
+          await c.query('INSERT INTO task_claims (task_id, file_idx, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+            t.id,
+            item.idx,
+            row.attempt,
+            owner,
+            now,
+            leaseUntil,
+            prevOwner,
+            prevOwner ? item.lease_until : null,
+          ]);
+          await c.query('COMMIT');
+          return toFile(row);
+        }
+        await c.query('COMMIT');
+        return null;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        c.release();
+      }
+    });
+  }
+
+  heartbeatFile(taskId: string, idx: number, owner: string, leaseUntil: number, progress: TaskProgress | null, _now: number): Promise<boolean> {
+    return this.wrap('renew a file lease', async () => {
+      const r = await this.pool.query("UPDATE task_files SET lease_until = $1, progress = coalesce($2, progress) WHERE task_id = $3 AND idx = $4 AND owner = $5 AND status = 'RUNNING'", [
+        leaseUntil,
+        progress ? JSON.stringify(progress) : null,
+        taskId,
+        idx,
+        owner,
+      ]);
+      return r.rowCount === 1;
+    });
+  }
+
+  finishFile(taskId: string, idx: number, owner: string, to: 'DONE' | 'FAILED' | 'PENDING', patch: { progress?: TaskProgress | null; error_code?: string | null; error_message?: string | null }, _now: number): Promise<boolean> {
+    return this.wrap('finish a file', async () => {
+      const r = await this.pool.query(
+        `UPDATE task_files SET status = $1, owner = ${to === 'PENDING' ? 'NULL' : 'owner'}, lease_until = NULL, progress = coalesce($2, progress), error_code = $3, error_message = $4
+         WHERE task_id = $5 AND idx = $6 AND owner = $7 AND status = 'RUNNING'`,
+        [to, patch.progress ? JSON.stringify(patch.progress) : null, patch.error_code ?? null, patch.error_message ?? null, taskId, idx, owner],
+      );
+      return r.rowCount === 1;
     });
   }
 

@@ -117,4 +117,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX restores_one_running ON restores(instance_id) WHERE status IN ('waiting', 'restoring');
     `,
   },
+  {
+    version: 4,
+    name: 'per-file work items',
+    sql: `
+      -- A task's files spread over workers: each row is claimed, leased and finished on its own.
+      CREATE TABLE task_files (
+        task_id TEXT NOT NULL REFERENCES tasks(id),
+        idx INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'PENDING',
+        owner TEXT,
+        lease_until INTEGER,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        progress TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        PRIMARY KEY (task_id, idx)
+      );
+      ALTER TABLE task_claims ADD COLUMN file_idx INTEGER;
+    `,
+  },
 ];

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { ListQuery, NewTask, TaskClaim, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
+import type { FileStatus, ListQuery, NewTask, TaskClaim, TaskFile, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface TaskRow {
@@ -39,6 +39,23 @@ interface LogRow {
   code: string;
   message: string;
   keyword: string;
+}
+
+interface FileRow {
+  task_id: string;
+  idx: number;
+  file_name: string;
+  status: FileStatus;
+  owner: string | null;
+  lease_until: number | null;
+  attempt: number;
+  progress: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+function toFile(r: FileRow): TaskFile {
+  return { ...r, progress: r.progress ? (JSON.parse(r.progress) as TaskProgress) : null };
 }
 
 function toRecord(r: TaskRow): TaskRecord {
@@ -200,8 +217,76 @@ export class SqliteTaskStore implements TaskStore {
 
   async claims(taskId: string): Promise<TaskClaim[]> {
     return this.wrap('read claims', () =>
-      this.db.prepare('SELECT task_id, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until FROM task_claims WHERE task_id = ? ORDER BY id').all(taskId) as TaskClaim[],
+      this.db.prepare('SELECT task_id, file_idx, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until FROM task_claims WHERE task_id = ? ORDER BY id').all(taskId) as TaskClaim[],
     );
+  }
+
+  async addFiles(taskId: string, files: string[]): Promise<void> {
+    this.wrap('add file items', () =>
+      this.db.transaction(() => {
+        const ins = this.db.prepare('INSERT INTO task_files (task_id, idx, file_name) VALUES (?, ?, ?) ON CONFLICT (task_id, idx) DO NOTHING');
+        files.forEach((f, i) => ins.run(taskId, i, f));
+      })(),
+    );
+  }
+
+  async listFiles(taskId: string): Promise<TaskFile[]> {
+    return this.wrap('read file items', () => (this.db.prepare('SELECT * FROM task_files WHERE task_id = ? ORDER BY idx').all(taskId) as FileRow[]).map(toFile));
+  }
+
+  async claimFile(owner: string, leaseUntil: number, now: number, maxParallel: (targetId: string) => number, taskId?: string): Promise<TaskFile | null> {
+    // One writer at a time on the file (immediate transaction): the count and the claim cannot interleave.
+    return this.wrap('claim a file', () =>
+      this.db.transaction(() => {
+        const candidates = this.db
+          .prepare(
+            `SELECT t.id, t.target_id FROM tasks t WHERE t.status = 'MIGRATING' AND t.deleted_at IS NULL ${taskId !== undefined ? 'AND t.id = ?' : ''}
+             AND EXISTS (SELECT 1 FROM task_files f WHERE f.task_id = t.id AND (f.status = 'PENDING' OR (f.status = 'RUNNING' AND f.lease_until < ?)))
+             ORDER BY t.created_at, t.id`,
+          )
+          .all(...(taskId !== undefined ? [taskId, now] : [now])) as { id: string; target_id: string }[];
+        for (const c of candidates) {
+          const running = this.db.prepare("SELECT count(*) FROM task_files WHERE task_id = ? AND status = 'RUNNING' AND lease_until >= ?").pluck().get(c.id, now) as number;
+          if (running >= maxParallel(c.target_id)) continue;
+          const item = this.db
+            .prepare("SELECT * FROM task_files WHERE task_id = ? AND (status = 'PENDING' OR (status = 'RUNNING' AND lease_until < ?)) ORDER BY idx LIMIT 1")
+            .get(c.id, now) as FileRow;
+          const row = this.db
+            .prepare("UPDATE task_files SET status = 'RUNNING', owner = ?, lease_until = ?, attempt = attempt + 1 WHERE task_id = ? AND idx = ? RETURNING *")
+            .get(owner, leaseUntil, c.id, item.idx) as FileRow;
+          const prevOwner = item.status === 'RUNNING' ? item.owner : null;
+          this.db
+            .prepare('INSERT INTO task_claims (task_id, file_idx, attempt, owner, claimed_at, lease_until, prev_owner, prev_lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(c.id, item.idx, row.attempt, owner, now, leaseUntil, prevOwner, prevOwner ? item.lease_until : null);
+          return toFile(row);
+        }
+        return null;
+      }).immediate(),
+    );
+  }
+
+  async heartbeatFile(taskId: string, idx: number, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): Promise<boolean> {
+    void now;
+    return this.wrap('renew a file lease', () => {
+      const r = this.db
+        .prepare("UPDATE task_files SET lease_until = ?, progress = coalesce(?, progress) WHERE task_id = ? AND idx = ? AND owner = ? AND status = 'RUNNING'")
+        .run(leaseUntil, progress ? JSON.stringify(progress) : null, taskId, idx, owner);
+      return r.changes === 1;
+    });
+  }
+
+  async finishFile(taskId: string, idx: number, owner: string, to: 'DONE' | 'FAILED' | 'PENDING', patch: { progress?: TaskProgress | null; error_code?: string | null; error_message?: string | null }, now: number): Promise<boolean> {
+    void now;
+    return this.wrap('finish a file', () => {
+      const keep = to === 'PENDING';
+      const r = this.db
+        .prepare(
+          `UPDATE task_files SET status = ?, owner = ${keep ? 'NULL' : 'owner'}, lease_until = NULL, progress = coalesce(?, progress), error_code = ?, error_message = ?
+           WHERE task_id = ? AND idx = ? AND owner = ? AND status = 'RUNNING'`,
+        )
+        .run(to, patch.progress ? JSON.stringify(patch.progress) : null, patch.error_code ?? null, patch.error_message ?? null, taskId, idx, owner);
+      return r.changes === 1;
+    });
   }
 
   async heartbeat(id: string, owner: string, leaseUntil: number, progress: TaskProgress | null, now: number): Promise<boolean> {
