@@ -288,64 +288,76 @@ export class ImportWriter {
 
   // ------------------------------------------------------------------ AOF commands
 
-  /** Replays one AOF command. Standalone: in order on the one connection; cluster: routed by key. */
-  async command(rec: CommandRecord, input: string): Promise<void> {
+  /**
+   * Replays one AOF command. Standalone: in order on the one connection, synchronously (no Promise
+   * unless backpressure asks for one); cluster: routed by key.
+   */
+  command(rec: CommandRecord, input: string): Promise<void> | undefined {
     this.c.seen++;
     try {
-      await this.flushAndWait();
       const name = rec.argv[0]?.toString('latin1').toLowerCase() ?? '';
       const db = this.o.mapDb(rec.db);
       this.refuseCheck(name, rec);
       if (name === 'select') {
         this.c.settled++;
-        return;
+        return undefined;
       }
-      if (BROADCAST.has(name) && this.t.cluster) {
-        const sub = rec.argv[1]?.toString('latin1').toLowerCase();
-        if (sub === 'flush') throw new FerryError('AOF_COMMAND_REFUSED', `${name.toUpperCase()} FLUSH is not replayed: Ferry never flushes the target`, { file: input, offset: rec.offset });
-        const replies = await this.t.broadcast(rec.argv);
-        const bad = replies.find((r) => r instanceof ReplyError) as ReplyError | undefined;
-        this.c.commands += replies.length;
-        if (bad) throw new FerryError('TARGET_REPLY_ERROR', `${name.toUpperCase()} failed: ${bad.message}`, { file: input, offset: rec.offset });
-        this.c.aofCommands++;
-        this.c.keys++;
-        this.c.settled++;
-        return;
-      }
-      if (!this.t.cluster) {
-        const o = this.owner('aof', rec.argv[1] ?? Buffer.alloc(0), db, input, rec.offset, 'never', 1);
-        const p = this.send(rec.argv, null, db, o);
-        if (p) await p;
-        return;
-      }
-      const keys = await this.keysOf(rec.argv, name, input, rec.offset);
-      const split = SPLITTABLE[name];
-      const slots = new Set(keys.map((k) => this.t.slotOf(k)));
-      if (slots.size > 1 && split) {
-        // Per-key independent: one command per slot, with the same arguments in the same order.
-        const bySlot = new Map<number, Buffer[]>();
-        for (let i = 1; i < rec.argv.length; i += split) {
-          const s = this.t.slotOf(rec.argv[i]!);
-          let g = bySlot.get(s);
-          if (!g) bySlot.set(s, (g = []));
-          for (let j = 0; j < split; j++) g.push(rec.argv[i + j]!);
-        }
-        const o = this.owner('aof', keys[0]!, 0, input, rec.offset, 'never', bySlot.size);
-        for (const g of bySlot.values()) {
-          const p = this.send([rec.argv[0]!, ...g], g[0]!, 0, o);
-          if (p) await p;
-        }
-        return;
-      }
-      if (slots.size > 1) throw new FerryError('AOF_COMMAND_REFUSED', `${name.toUpperCase()} touches keys in different cluster slots and cannot be replayed on a cluster`, { file: input, offset: rec.offset, key: keys[0]!.toString() });
-      if (!keys.length) throw new FerryError('AOF_COMMAND_REFUSED', `${name.toUpperCase()} has no key, so it has no node to go to on a cluster`, { file: input, offset: rec.offset });
-      const o = this.owner('aof', keys[0]!, 0, input, rec.offset, 'never', 1);
-      const p = this.send(rec.argv, keys[0]!, 0, o);
-      if (p) await p;
+      if (this.t.cluster) return this.clusterCommand(rec, name, input).catch((err: unknown) => this.commandFailed(rec, input, err));
+      const flushed = this.flushMset();
+      const o = this.owner('aof', rec.argv[1] ?? Buffer.alloc(0), db, input, rec.offset, 'never', 1);
+      const p = this.send(rec.argv, null, db, o);
+      if (flushed && p) return Promise.all([flushed, p]).then(() => undefined);
+      return flushed ?? p;
     } catch (err) {
-      const fe = asFerryError(err);
-      this.report({ code: fe.code, message: fe.message, input, offset: rec.offset, key: fe.context.key });
+      this.commandFailed(rec, input, err);
+      return undefined;
     }
+  }
+
+  private commandFailed(rec: CommandRecord, input: string, err: unknown): void {
+    const fe = asFerryError(err);
+    if (fe === this.t.fatal) return;
+    this.report({ code: fe.code, message: fe.message, input, offset: rec.offset, key: fe.context.key });
+  }
+
+  private async clusterCommand(rec: CommandRecord, name: string, input: string): Promise<void> {
+    await this.flushAndWait();
+    if (BROADCAST.has(name)) {
+      const sub = rec.argv[1]?.toString('latin1').toLowerCase();
+      if (sub === 'flush') throw new FerryError('AOF_COMMAND_REFUSED', `${name.toUpperCase()} FLUSH is not replayed: Ferry never flushes the target`, { file: input, offset: rec.offset });
+      const replies = await this.t.broadcast(rec.argv);
+      const bad = replies.find((r) => r instanceof ReplyError) as ReplyError | undefined;
+      this.c.commands += replies.length;
+      if (bad) throw new FerryError('TARGET_REPLY_ERROR', `${name.toUpperCase()} failed: ${bad.message}`, { file: input, offset: rec.offset });
+      this.c.aofCommands++;
+      this.c.keys++;
+      this.c.settled++;
+      return;
+    }
+    const keys = await this.keysOf(rec.argv, name, input, rec.offset);
+    const split = SPLITTABLE[name];
+    const slots = new Set(keys.map((k) => this.t.slotOf(k)));
+    if (slots.size > 1 && split) {
+      // Per-key independent: one command per slot, with the same arguments in the same order.
+      const bySlot = new Map<number, Buffer[]>();
+      for (let i = 1; i < rec.argv.length; i += split) {
+        const s = this.t.slotOf(rec.argv[i]!);
+        let g = bySlot.get(s);
+        if (!g) bySlot.set(s, (g = []));
+        for (let j = 0; j < split; j++) g.push(rec.argv[i + j]!);
+      }
+      const o = this.owner('aof', keys[0]!, 0, input, rec.offset, 'never', bySlot.size);
+      for (const g of bySlot.values()) {
+        const p = this.send([rec.argv[0]!, ...g], g[0]!, 0, o);
+        if (p) await p;
+      }
+      return;
+    }
+    if (slots.size > 1) throw new FerryError('AOF_COMMAND_REFUSED', `${name.toUpperCase()} touches keys in different cluster slots and cannot be replayed on a cluster`, { file: input, offset: rec.offset, key: keys[0]!.toString() });
+    if (!keys.length) throw new FerryError('AOF_COMMAND_REFUSED', `${name.toUpperCase()} has no key, so it has no node to go to on a cluster`, { file: input, offset: rec.offset });
+    const o = this.owner('aof', keys[0]!, 0, input, rec.offset, 'never', 1);
+    const p = this.send(rec.argv, keys[0]!, 0, o);
+    if (p) await p;
   }
 
   /** Replays a MULTI/EXEC block atomically on the node owning its keys. */
@@ -485,6 +497,8 @@ export class ImportWriter {
 
   /** A key that could not be written before anything was sent for it. */
   private keyFailed(e: Entry, input: string, err: FerryError): Promise<void> | undefined {
+    // The writer already stopped: this is not a new key failure, and the import is ending.
+    if (err === this.t.fatal) return undefined;
     const isLoss = err.code === 'TARGET_TOO_OLD' && this.o.acceptLoss;
     if (isLoss) {
       this.lose(e.type === 'module' ? `module:${e.module?.name ?? '?'}` : 'type');
