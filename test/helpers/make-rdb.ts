@@ -422,9 +422,14 @@ export class RespWriter {
 
 /** Streams commands into `redis-cli --pipe`; fails unless every reply was a success. */
 export async function pipeInto(server: RedisServer, commands: AsyncIterable<Command> | Iterable<Command>): Promise<void> {
-  const cli = spawn('redis-cli', ['-h', server.host, '-p', String(server.port), '--pipe'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const cli = spawn('redis-cli', ['-h', server.host, '-p', String(server.port), '--pipe'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
-  cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  // Error replies and connection failures go into the thrown message, not onto the test's stderr.
+  const keep = (d: Buffer): void => {
+    output = (output + d.toString()).slice(-8192);
+  };
+  cli.stdout.on('data', keep);
+  cli.stderr.on('data', keep);
   const exited = once(cli, 'exit');
   // An early exit of redis-cli shows as EPIPE here; the exit code and output below say why.
   let writeError: Error | null = null;
