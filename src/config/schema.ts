@@ -31,6 +31,8 @@ export const InstanceSchema = Type.Object(
     tls: Type.Optional(Type.Boolean()),
     /** Cap on bytes of commands sent but not yet answered by this target, whichever worker imports into it. */
     max_inflight_bytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+    /** Files of one task importing into this target at once, over all workers (a spread task: one file per shard). */
+    max_parallel_files: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
   },
   { additionalProperties: false },
 );

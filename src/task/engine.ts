@@ -31,6 +31,8 @@ export interface TaskEngine {
   probeTarget(spec: TargetSpec): Promise<TargetInfo>;
   /** Every file exists and its header is one the target can take; throws the first problem. */
   checkFiles(bucket: BucketConfig, files: string[], target: TargetInfo): Promise<void>;
+  /** What each file holds ('rdb', 'aof', 'aof-multipart' per input in it): RDB-only files may be imported in parallel. */
+  fileKinds(bucket: BucketConfig, file: string): Promise<string[]>;
   /** Runs the whole import; rejects with a FerryError (ABORTED when the signal fired). */
   run(plan: ImportPlan, hooks: RunHooks): Promise<ImportSummary>;
 }

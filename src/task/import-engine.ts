@@ -44,6 +44,11 @@ export class ImportEngine implements TaskEngine {
     }
   }
 
+  async fileKinds(bucket: BucketConfig, file: string): Promise<string[]> {
+    const inputs = await openInputs([{ bucket: bucket.name, key: file }], { buckets: [bucket], dataRoot: this.o.dataRoot, ...(this.o.env ? { env: this.o.env } : {}) });
+    return inputs.map((i) => peekFormat(i).kind);
+  }
+
   async run(plan: ImportPlan, hooks: RunHooks) {
     const inputs = await openInputs(
       plan.files.map((key) => ({ bucket: plan.bucket.name, key })),

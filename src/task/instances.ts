@@ -9,6 +9,11 @@ export class InstanceRegistry {
     return this.instances.filter((i) => i.project === projectId);
   }
 
+  /** Any project's instance by id (ids are unique across the configuration), for worker-side limits. */
+  byId(id: string): InstanceConfig | undefined {
+    return this.instances.find((i) => i.id === id);
+  }
+
   /** The instance, only if it belongs to the project (another project's id is "not found"). */
   get(projectId: string, id: string): InstanceConfig {
     const inst = this.instances.find((i) => i.id === id && i.project === projectId);

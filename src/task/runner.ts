@@ -12,9 +12,10 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { BucketConfig } from '../config/schema.js';
+import { CATALOGUE, type ErrorCode } from '../errors/catalogue.js';
 import { asFerryError, FerryError } from '../errors/ferry-error.js';
 import type { ImportProgress, ImportSummary } from '../pipeline/types.js';
-import type { TaskProgress, TaskRecord, TaskStore } from '../store/contract.js';
+import type { TaskFile, TaskProgress, TaskRecord, TaskStore } from '../store/contract.js';
 import { targetFromInstance } from '../writer/target-spec.js';
 import type { ImportPlan, TaskEngine } from './engine.js';
 import type { InstanceRegistry } from './instances.js';
@@ -24,6 +25,10 @@ import { TaskLogWriter } from './task-log.js';
 const PROGRESS_SAVE_MS = 1000;
 /** How often running tasks' status is read back: a stop asked through another process lands within this. */
 const STOP_CHECK_MS = 300;
+/** How often the lead of a spread task looks at the files other workers run. */
+const SPREAD_WATCH_MS = 200;
+/** At most this long a stop waits for other workers to let go of a spread task's files. */
+const STOP_SETTLE_MS = 5000;
 
 export interface TaskMetrics {
   progress(deltaKeys: number, deltaBytes: number): void;
@@ -52,6 +57,9 @@ export interface RunnerOptions {
 }
 
 interface Running {
+  taskId: string;
+  /** Set for the run of one file of a spread task on behalf of its lead. */
+  fileIdx: number | null;
   controller: AbortController;
   /** Why the controller fired: a user stop, or this process shutting down / losing the lease. */
   reason: 'stop' | 'shutdown' | null;
@@ -163,26 +171,40 @@ export class TaskRunner {
     }
   }
 
-  /** Claims work up to the concurrency: hinted ids first, then the oldest unclaimed task. */
+  /**
+   * Claims work up to the concurrency: hinted ids first, then the oldest unclaimed task, then one file
+   * of a spread task whose lead (another worker, or this one) has files left.
+   */
   private async fill(): Promise<void> {
     while (!this.closed && this.running.size < this.o.concurrency) {
       const hint = this.hints.shift();
       const lease = this.now() + this.o.leaseMs;
       const task = hint !== undefined ? await this.o.store.claim(hint, this.o.owner, lease, this.now()) : await this.o.store.claimNext(this.o.owner, lease, this.now());
-      if (!task) {
-        if (hint !== undefined) continue; // stopped, deleted, or held by a live runner
-        return;
+      if (task) {
+        this.launch(task.id, null, (r) => this.begin(task, r));
+        continue;
       }
-      const r: Running = { controller: new AbortController(), reason: null, done: Promise.resolve() };
-      this.running.set(task.id, r);
-      r.done = this.begin(task, r)
-        .catch((err: unknown) => this.o.logger.error({ err, task_id: task.id }, 'task runner failed'))
-        .finally(() => {
-          this.running.delete(task.id);
-          this.tick();
-        });
+      if (hint !== undefined) continue; // stopped, deleted, or held by a live runner
+      const file = await this.o.store.claimFile(this.o.owner, lease, this.now(), this.limitFor);
+      if (!file) return;
+      this.launch(file.task_id, file.idx, (r) => this.helpWith(file, r));
     }
   }
+
+  private launch(taskId: string, fileIdx: number | null, run: (r: Running) => Promise<void>): void {
+    const key = fileIdx === null ? taskId : `${taskId}#${fileIdx}`;
+    const r: Running = { taskId, fileIdx, controller: new AbortController(), reason: null, done: Promise.resolve() };
+    this.running.set(key, r);
+    r.done = run(r)
+      .catch((err: unknown) => this.o.logger.error({ err, task_id: taskId, file_idx: fileIdx }, 'task runner failed'))
+      .finally(() => {
+        this.running.delete(key);
+        this.tick();
+      });
+  }
+
+  /** instances[].max_parallel_files of the target (unlimited when not set). */
+  private readonly limitFor = (targetId: string): number => this.o.registry.byId(targetId)?.max_parallel_files ?? Number.MAX_SAFE_INTEGER;
 
   /** A re-claimed task whose previous holder died: re-run it, or fail it when tasks.on_restart / max_attempts say so. */
   private async begin(task: TaskRecord, r: Running): Promise<void> {
@@ -227,18 +249,18 @@ export class TaskRunner {
 
   /** Reads back the status of tasks running here: a stop asked through another process, or a lost lease. */
   private async checkRunning(): Promise<void> {
-    for (const [id, r] of this.running) {
+    for (const r of this.running.values()) {
       if (r.controller.signal.aborted) continue;
       let cur: TaskRecord | null;
       try {
-        cur = await this.o.store.getTaskById(id);
+        cur = await this.o.store.getTaskById(r.taskId);
       } catch {
         continue; // the heartbeat reports store trouble
       }
       if (cur?.status === 'TERMINATING') {
         r.reason = 'stop';
         r.controller.abort(new FerryError('ABORTED', 'the task was stopped on request'));
-      } else if (!cur || cur.owner !== this.o.owner) {
+      } else if (!cur || (r.fileIdx === null ? cur.owner !== this.o.owner : cur.status !== 'MIGRATING')) {
         r.reason = 'shutdown';
         r.controller.abort(new FerryError('ABORTED', 'the task is no longer held by this runner'));
       }
@@ -276,26 +298,40 @@ export class TaskRunner {
 
     try {
       const plan = this.plan(task);
-      log.info('MIGRATION_START', `importing ${plan.files.length} file(s) from bucket ${plan.bucket.name} into instance ${task.spec.target.name} (${task.spec.target.addrs}), run ${task.attempt}`, plan.files);
-      this.o.logger.info({ task_id: task.id, attempt: task.attempt }, 'task started');
-      const summary = await this.o.engine.run(plan, {
-        signal: r.controller.signal,
-        onProgress: (p) => {
-          progress = toProgress(p, progress);
-          // Stats readers see progress within a second, whatever the lease length.
-          if (this.now() - lastSaved >= PROGRESS_SAVE_MS) {
-            lastSaved = this.now();
-            void renew();
-          }
-          this.o.metrics?.progress(progress.keys - lastKeys, progress.bytes_read - lastBytes);
-          lastKeys = progress.keys;
-          lastBytes = progress.bytes_read;
-        },
-        log: (level, code, message) => log.fromEngine(level, code, message),
-      });
+      let final: TaskProgress;
+      let message: string;
+      if (await this.spreads(task, plan)) {
+        log.info('MIGRATION_START', `importing ${plan.files.length} files from bucket ${plan.bucket.name} into instance ${task.spec.target.name} (${task.spec.target.addrs}), spread over free workers, run ${task.attempt}`, plan.files);
+        this.o.logger.info({ task_id: task.id, attempt: task.attempt, files: plan.files.length }, 'spread task started');
+        final = await this.lead(task, r, log, (p) => {
+          progress = p;
+          void renew();
+        });
+        message = `imported ${final.keys} keys (${final.bytes_read} bytes read) from ${plan.files.length} files in ${final.seconds.toFixed(1)} s of import work`;
+      } else {
+        log.info('MIGRATION_START', `importing ${plan.files.length} file(s) from bucket ${plan.bucket.name} into instance ${task.spec.target.name} (${task.spec.target.addrs}), run ${task.attempt}`, plan.files);
+        this.o.logger.info({ task_id: task.id, attempt: task.attempt }, 'task started');
+        const summary = await this.o.engine.run(plan, {
+          signal: r.controller.signal,
+          onProgress: (p) => {
+            progress = toProgress(p, progress);
+            // Stats readers see progress within a second, whatever the lease length.
+            if (this.now() - lastSaved >= PROGRESS_SAVE_MS) {
+              lastSaved = this.now();
+              void renew();
+            }
+            this.o.metrics?.progress(progress.keys - lastKeys, progress.bytes_read - lastBytes);
+            lastKeys = progress.keys;
+            lastBytes = progress.bytes_read;
+          },
+          log: (level, code, message) => log.fromEngine(level, code, message),
+        });
+        final = fromSummary(summary, progress);
+        this.o.metrics?.progress(final.keys - lastKeys, final.bytes_read - lastBytes);
+        const skipped = summary.skippedExpired ? `, ${summary.skippedExpired} expired keys skipped` : '';
+        message = `imported ${summary.keys} keys (${summary.bytes} bytes read) in ${summary.seconds.toFixed(1)} s${skipped}`;
+      }
       clearInterval(heartbeat);
-      const final = fromSummary(summary, progress);
-      this.o.metrics?.progress(final.keys - lastKeys, final.bytes_read - lastBytes);
       if (r.reason === 'stop' || r.controller.signal.aborted) {
         await this.settleAborted(task.id, r, final, log);
         return;
@@ -303,10 +339,9 @@ export class TaskRunner {
       await log.flush();
       const done = await this.o.store.transition(task.id, ['MIGRATING'], 'SUCCESS', { progress: final, owner: null, lease_until: null, finished_at: this.now(), error_code: null, error_message: null }, this.now());
       if (done) {
-        const skipped = summary.skippedExpired ? `, ${summary.skippedExpired} expired keys skipped` : '';
-        await log.final('INFO', 'MIGRATION_SUCCESS', `imported ${summary.keys} keys (${summary.bytes} bytes read) in ${summary.seconds.toFixed(1)} s${skipped}`);
+        await log.final('INFO', 'MIGRATION_SUCCESS', message);
         this.o.metrics?.finished('SUCCESS', null);
-        this.o.logger.info({ task_id: task.id, keys: summary.keys, bytes: summary.bytes }, 'task succeeded');
+        this.o.logger.info({ task_id: task.id, keys: final.keys, bytes: final.bytes_read }, 'task succeeded');
       } else {
         // A stop arrived as the import ended: the stop wins (it was asked for), data stays.
         await this.finishStop(task.id, final);
@@ -334,6 +369,119 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * A task spreads its files over free workers when they are independent: several files, a cluster
+   * target (one file per shard, disjoint keys) and RDB content only (AOF parts replay in order).
+   * Once spread (file items exist), it stays spread across re-runs.
+   */
+  private async spreads(task: TaskRecord, plan: ImportPlan): Promise<boolean> {
+    if (plan.files.length < 2) return false;
+    if ((await this.o.store.listFiles(task.id)).length) return true;
+    if (plan.targetType !== 'cluster') return false;
+    for (const f of plan.files) {
+      const kinds = await this.o.engine.fileKinds(plan.bucket, f);
+      if (kinds.some((k) => k !== 'rdb')) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The worker holding a spread task: creates its file items, imports files itself while any are
+   * free, and otherwise watches the items other workers run (their leases, not this one, guard them).
+   * Ends when every file is DONE (summed progress), throws the first file's error (the task fails and
+   * the other workers stop on their status check), or throws ABORTED when stopped or shut down.
+   */
+  private async lead(task: TaskRecord, r: Running, log: TaskLogWriter, onProgress: (p: TaskProgress) => void): Promise<TaskProgress> {
+    await this.o.store.addFiles(task.id, task.spec.files.map((f) => f.file_name));
+    for (;;) {
+      if (r.controller.signal.aborted) throw asFerryError(r.controller.signal.reason);
+      const items = await this.o.store.listFiles(task.id);
+      const failed = items.find((f) => f.status === 'FAILED');
+      if (failed) throw new FerryError(asCode(failed.error_code), failed.error_message ?? 'failed', { file: failed.file_name });
+      const sum = sumProgress(items);
+      if (items.every((f) => f.status === 'DONE')) return sum;
+      onProgress(sum);
+      const mine = await this.o.store.claimFile(this.o.owner, this.now() + this.o.leaseMs, this.now(), this.limitFor, task.id);
+      if (mine) {
+        await this.runFile(task, mine, r.controller.signal, log);
+        continue;
+      }
+      // Other workers hold the remaining files: look again shortly (bounded by this task's lease and stop).
+      await sleep(SPREAD_WATCH_MS, r.controller.signal);
+    }
+  }
+
+  /** One file of a spread task claimed by a free worker on behalf of the task's lead. */
+  private async helpWith(file: TaskFile, r: Running): Promise<void> {
+    const task = await this.o.store.getTaskById(file.task_id);
+    if (!task || task.status !== 'MIGRATING') {
+      await this.o.store.finishFile(file.task_id, file.idx, this.o.owner, 'PENDING', {}, this.now());
+      return;
+    }
+    await this.runFile(task, file, r.controller.signal, this.logWriter(task.id));
+  }
+
+  /**
+   * Imports one file under its own lease (renewed with its progress). DONE on success; FAILED with the
+   * error for the lead to report; released (PENDING) when stopped, shut down or the lease was lost.
+   */
+  private async runFile(task: TaskRecord, file: TaskFile, parent: AbortSignal, log: TaskLogWriter): Promise<void> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(parent.reason);
+    if (parent.aborted) onAbort();
+    parent.addEventListener('abort', onAbort, { once: true });
+    let progress: TaskProgress | null = file.progress;
+    let lastKeys = 0;
+    let lastBytes = 0;
+    const renew = async (): Promise<void> => {
+      try {
+        const held = await this.o.store.heartbeatFile(task.id, file.idx, this.o.owner, this.now() + this.o.leaseMs, progress, this.now());
+        if (!held) controller.abort(new FerryError('ABORTED', `file ${file.file_name} is no longer held by this worker`));
+      } catch (err) {
+        this.o.logger.warn({ err, task_id: task.id, file_idx: file.idx }, 'file heartbeat failed');
+      }
+    };
+    const heartbeat = setInterval(() => void renew(), Math.max(200, Math.min(PROGRESS_SAVE_MS, Math.floor(this.o.leaseMs / 3))));
+    heartbeat.unref();
+    try {
+      if (file.attempt > this.o.maxAttempts) {
+        throw new FerryError('TASK_INTERRUPTED', `file ${file.file_name} was started ${file.attempt - 1} times without finishing (tasks.max_attempts)`, { file: file.file_name });
+      }
+      log.info('FILE_START', `file ${file.idx + 1}/${task.spec.files.length} ${file.file_name}: run ${file.attempt} on worker ${this.o.owner}`, [file.file_name]);
+      const plan = { ...this.plan(task), files: [file.file_name] };
+      const summary = await this.o.engine.run(plan, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          progress = toProgress(p, progress);
+          this.o.metrics?.progress(progress.keys - lastKeys, progress.bytes_read - lastBytes);
+          lastKeys = progress.keys;
+          lastBytes = progress.bytes_read;
+        },
+        log: (level, code, message) => log.fromEngine(level, code, `${file.file_name}: ${message}`),
+      });
+      clearInterval(heartbeat);
+      const final = fromSummary(summary, progress);
+      this.o.metrics?.progress(final.keys - lastKeys, final.bytes_read - lastBytes);
+      if (controller.signal.aborted) throw asFerryError(controller.signal.reason);
+      if (await this.o.store.finishFile(task.id, file.idx, this.o.owner, 'DONE', { progress: final }, this.now())) {
+        log.info('FILE_DONE', `file ${file.file_name}: imported ${summary.keys} keys (${summary.bytes} bytes read) in ${summary.seconds.toFixed(1)} s`, [file.file_name]);
+      }
+    } catch (e) {
+      clearInterval(heartbeat);
+      const err = asFerryError(e);
+      if (controller.signal.aborted) {
+        await this.o.store.finishFile(task.id, file.idx, this.o.owner, 'PENDING', { progress }, this.now());
+      } else {
+        await this.o.store.finishFile(task.id, file.idx, this.o.owner, 'FAILED', { progress, error_code: err.code, error_message: err.message }, this.now());
+        log.error(err.spec.dcs, `file ${file.file_name}: ${err.code}: ${err.message}`, [file.file_name]);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      parent.removeEventListener('abort', onAbort);
+      await log.flush();
+    }
+  }
+
   private async settleAborted(id: string, r: Running, progress: TaskProgress | null, log: TaskLogWriter): Promise<void> {
     await log.flush();
     if (r.reason === 'shutdown') {
@@ -348,6 +496,12 @@ export class TaskRunner {
   }
 
   private async finishStop(id: string, progress: TaskProgress | null): Promise<void> {
+    // A spread task: other workers stop their files on their next status check; wait (bounded) so
+    // TERMINATED means nothing writes any more.
+    const deadline = this.now() + STOP_SETTLE_MS;
+    while (this.now() < deadline && (await this.o.store.listFiles(id)).some((f) => f.status === 'RUNNING' && f.owner !== this.o.owner && (f.lease_until ?? 0) >= this.now())) {
+      await sleep(STOP_CHECK_MS);
+    }
     const patch = { owner: null, lease_until: null, finished_at: this.now(), ...(progress ? { progress } : {}) };
     const done = await this.o.store.transition(id, ['TERMINATING', 'MIGRATING'], 'TERMINATED', patch, this.now());
     if (done) {
@@ -371,6 +525,41 @@ export class TaskRunner {
     if (caps.length) plan.maxInflightBytes = Math.min(...caps);
     return plan;
   }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A stored error code back to the catalogue's (unknown ones read as INTERNAL). */
+function asCode(code: string | null): ErrorCode {
+  return code !== null && code in CATALOGUE ? (code as ErrorCode) : 'INTERNAL';
+}
+
+/** The task's progress: its files' progress added up (rates add up too: the files run side by side). */
+function sumProgress(items: TaskFile[]): TaskProgress {
+  const out: TaskProgress = { bytes_read: 0, total_bytes: 0, keys: 0, commands: 0, keys_per_second: 0, bytes_per_second: 0, seconds: 0, errors: 0 };
+  for (const f of items) {
+    const p = f.progress;
+    if (!p) continue;
+    out.bytes_read += p.bytes_read;
+    out.total_bytes = out.total_bytes === null || p.total_bytes === null ? null : out.total_bytes + p.total_bytes;
+    out.keys += p.keys;
+    out.commands += p.commands;
+    out.keys_per_second += p.keys_per_second;
+    out.bytes_per_second += p.bytes_per_second;
+    out.seconds = Math.max(out.seconds, p.seconds);
+    out.errors += p.errors;
+  }
+  return out;
 }
 
 function processAlive(pid: number): boolean {
