@@ -8,6 +8,7 @@ import { register as registerInspect } from './inspect.js';
 import { register as registerServe } from './serve.js';
 import { register as registerImport } from './import.js';
 import { register as registerWorker } from './worker.js';
+import { register as registerBackup } from './backup.js';
 
 const program = new Command();
 program.name('ferry').description('Import Redis backups (RDB, AOF, archives, buckets) into live Redis').version('0.1.0');
@@ -17,6 +18,7 @@ registerInspect(program);
 registerServe(program);
 registerImport(program);
 registerWorker(program);
+registerBackup(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FerryError) {
