@@ -57,7 +57,14 @@ export class RespEncoder {
     let p = this.used;
     b[p++] = type;
     if (n < 10) b[p++] = 48 + n;
-    else {
+    else if (n < 100) {
+      b[p++] = 48 + ((n / 10) | 0);
+      b[p++] = 48 + (n % 10);
+    } else if (n < 1000) {
+      b[p++] = 48 + ((n / 100) | 0);
+      b[p++] = 48 + (((n / 10) | 0) % 10);
+      b[p++] = 48 + (n % 10);
+    } else {
       const s = String(n);
       for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
     }
@@ -122,6 +129,56 @@ export class RespEncoder {
       this.used += b.length;
     }
     return b.length;
+  }
+
+  /**
+   * Span API, for a command assembled argument by argument over time (the MSET batch): `bulk()`
+   * appends one bulk string from a range of a Buffer without making a view of it; `takeSpan()`
+   * returns everything appended since the previous take as pieces. Use a dedicated encoder for spans
+   * so no other command interleaves with one.
+   */
+  bulk(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.header(0x24, n);
+    if (n >= BIG) {
+      this.cut();
+      this.parts.push(src.subarray(start, end));
+    } else {
+      this.ensure(n + 2);
+      const b = this.slab;
+      let p = this.used;
+      if (n < 32) for (let i = start; i < end; i++) b[p++] = src[i]!;
+      else {
+        src.copy(b, p, start, end);
+        p += n;
+      }
+      b[p++] = 13;
+      b[p++] = 10;
+      this.used = p;
+    }
+  }
+
+  /** Starts a span (see `bulk`). */
+  beginSpan(): void {
+    this.parts = [];
+    this.start = this.used;
+  }
+
+  /** The pieces appended since `beginSpan`. */
+  takeSpan(): Buffer[] {
+    this.cut();
+    const p = this.parts;
+    this.parts = [];
+    return p;
+  }
+
+  /** A command header (`*argc`) as its own small piece. */
+  arrayHeader(argc: number): Buffer[] {
+    this.parts = [];
+    this.start = this.used;
+    this.header(0x2a, argc);
+    this.cut();
+    return this.parts;
   }
 
   /** Emits the slab bytes of the current command written since the last cut. */

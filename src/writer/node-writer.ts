@@ -108,6 +108,11 @@ export class NodeWriter {
     return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP };
   }
 
+  /** Builds an item from bytes already encoded (the MSET batch, assembled as keys arrive). */
+  itemFromParts(parts: Buffer[], bytes: number, db: number, owner: Owner | null): Item {
+    return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP };
+  }
+
   /** Sends an item. Returns undefined when more may be sent now, or a Promise to await first. */
   write(item: Item): Promise<void> | undefined {
     if (this.fatal) throw this.fatal;

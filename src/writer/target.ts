@@ -99,6 +99,14 @@ export class Target {
     return it;
   }
 
+  /** Builds a standalone item from pre-encoded bytes (keyless routing; standalone only). */
+  itemFromParts(parts: Buffer[], bytes: number, db: number, owner: Owner | null): Item {
+    if (this.cluster) throw new FerryError('INTERNAL', 'pre-encoded batches are for standalone targets');
+    const it = this.standalone!.itemFromParts(parts, bytes, db, owner);
+    it.key = null;
+    return it;
+  }
+
   /** Sends an item; undefined when more may be sent now, else a Promise to await first. */
   write(item: Item): Promise<void> | undefined {
     if (this.fatal) throw this.fatal;
