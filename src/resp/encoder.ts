@@ -143,6 +143,7 @@ export class RespEncoder {
     if (n >= BIG) {
       this.cut();
       this.parts.push(src.subarray(start, end));
+      this.crlf();
     } else {
       this.ensure(n + 2);
       const b = this.slab;
