@@ -6,7 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupNode } from '../../src/backup/snapshot.js';
@@ -169,4 +170,51 @@ test('the $EOF mark is found across every chunk split, and nothing after it is t
   await assert.rejects(async () => {
     for await (const _ of eofPayload(rd, mark));
   }, /gone/);
+});
+
+test('a master without PSYNC (-ERR unknown command) is served by SYNC; keep-alive newlines before the payload are skipped', async () => {
+  // A pre-2.8 master, played by a socket server speaking exactly its wire protocol with a real RDB.
+  const rdb = readFileSync(fx.path);
+  const seen: string[] = [];
+  const server = createServer((sock) => {
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const m = /^\*(\d+)\r\n/.exec(buf);
+        if (!m) return;
+        const parts: string[] = [];
+        let rest = buf.slice(m[0].length);
+        for (let i = 0; i < Number(m[1]); i++) {
+          const b = /^\$(\d+)\r\n/.exec(rest);
+          if (!b || rest.length < b[0].length + Number(b[1]) + 2) return;
+          parts.push(rest.slice(b[0].length, b[0].length + Number(b[1])));
+          rest = rest.slice(b[0].length + Number(b[1]) + 2);
+        }
+        buf = rest;
+        seen.push(parts.join(' '));
+        const cmd = parts[0]!.toUpperCase();
+        if (cmd === 'REPLCONF') sock.write('-ERR unknown command \'REPLCONF\'\r\n');
+        else if (cmd === 'PSYNC') sock.write("-ERR unknown command 'PSYNC'\r\n");
+        else if (cmd === 'SYNC') {
+          sock.write('\n\n\n');
+          sock.write(`$${rdb.length}\r\n`);
+          for (let i = 0; i < rdb.length; i += 777) sock.write(rdb.subarray(i, i + 777));
+          sock.write('*1\r\n$4\r\nPING\r\n'); // the replication stream: must not end up in the file
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const out = join(work, 'sync.rdb');
+    const r = await backupNode({ addr: { host: '127.0.0.1', port }, auth: {}, sink: new LocalFileSink(out), format: 'rdb' });
+    assert.deepEqual(seen.map((c) => c.split(' ')[0]), ['REPLCONF', 'REPLCONF', 'PSYNC', 'SYNC']);
+    assert.equal(r.replId, null);
+    assert.equal(r.form, 'length');
+    assert.ok(readFileSync(out).equals(rdb));
+  } finally {
+    server.close();
+  }
 });
