@@ -62,8 +62,10 @@ async function oracle(file: string, mode: ImportMode, inlineLimit?: number): Pro
   }
 }
 
+/** FUNCTION LIST WITHCODE with each library's functions sorted (the server lists them in hash order). */
 async function libraries(c: Redis): Promise<string> {
-  return JSON.stringify(await c.call('FUNCTION', 'LIST', 'WITHCODE'));
+  const libs = (await c.call('FUNCTION', 'LIST', 'WITHCODE')) as unknown[][];
+  return JSON.stringify(libs.map((lib) => lib.map((v, i) => (lib[i - 1] === 'functions' && Array.isArray(v) ? [...v].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : v))));
 }
 
 async function streamKeys(c: Redis): Promise<{ db: number; key: string }[]> {
