@@ -8,7 +8,7 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { startBackupHarness, type BackupHarness } from './backup-harness.js';
@@ -24,6 +24,7 @@ let fx: RdbFixture;
 let src: RedisServer;
 let tgt: RedisServer;
 let small: RedisServer;
+let slow: RedisServer;
 let h: BackupHarness;
 
 before(async () => {
@@ -31,6 +32,11 @@ before(async () => {
   src = await startRedis({ rdbFile: fx.path, password: PW, args: ['--repl-diskless-sync-delay', '0'] });
   tgt = await startRedis();
   small = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+  // A snapshot that takes seconds to produce (2 ms per key), so the source can be killed mid-way.
+  slow = await startRedis({ args: ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '2000'] });
+  const sc = slow.client();
+  for (let i = 0; i < 2000; i++) await sc.set(`k${i}`, 'x'.repeat(1000));
+  sc.disconnect();
   h = await startBackupHarness({
     projects: [{ id: P, tokens: [T], credentials: [] }],
     instances: [
@@ -39,6 +45,7 @@ before(async () => {
       { id: 'small', project: P, name: 'small', type: 'master_standby', addrs: `127.0.0.1:${small.port}` },
       { id: 'single', project: P, name: 'single', type: 'single', addrs: `127.0.0.1:${small.port}` },
       { id: 'down', project: P, name: 'down', type: 'master_standby', addrs: '127.0.0.1:1' },
+      { id: 'slow', project: P, name: 'slow', type: 'master_standby', addrs: `127.0.0.1:${slow.port}` },
     ],
   });
 });
@@ -46,6 +53,9 @@ before(async () => {
 after(async () => {
   await h?.close();
   await Promise.all([src?.stop(), tgt?.stop(), small?.stop()]);
+  // stop() waits for an exit event, which a process killed by a signal already sent.
+  if (slow && slow.proc.signalCode === null) await slow.stop();
+  else if (slow) rmSync(slow.dir, { recursive: true, force: true });
   await fx?.cleanup();
 });
 
@@ -288,4 +298,20 @@ test('a record left backuping by a dead process is failed with a reason at the n
   assert.equal(after.status, 'failed');
   assert.equal(after.error_code, 'dcs.08.0001');
   assert.match(String(after.error_message), /^TASK_INTERRUPTED: .*stopped before it finished/);
+});
+
+test('a source killed mid-backup leaves the record failed with an error code and no file', async () => {
+  const id = await backup('slow');
+  const deadline = Date.now() + 10_000;
+  while ((await record('slow', id)).status !== 'backuping' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 700));
+  slow.proc.kill('SIGKILL');
+  const rec = await finished('slow', id);
+  assert.equal(rec.status, 'failed', JSON.stringify(rec));
+  assert.equal(rec.error_code, 'dcs.08.0001');
+  assert.match(String(rec.error_message), /^(REPLICATION_LOST|RDB_TRUNCATED): /);
+  assert.equal(rec.is_support_restore, 'FALSE');
+  assert.deepEqual(rec.files, []);
+  const folder = join(h.bucket.path, 'slow', id);
+  assert.deepEqual(existsSync(folder) ? readdirSync(folder) : [], [], 'no file, finished or partial');
 });
