@@ -7,15 +7,7 @@
 import pg from 'pg';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { FileStatus, ListQuery, NewTask, TaskClaim, TaskFile, TaskLog, TaskProgress, TaskRecord, TaskStatus, TaskStore, TransitionPatch } from '../contract.js';
-import { parsePgLocation } from './location.js';
-import { PG_MIGRATIONS } from './migrations.js';
-
-const INT8 = 20;
-/** Millisecond timestamps and counts are BIGINT: read them as numbers (all stay below 2^53). */
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-};
+import { openPool, type PgPoolOptions } from './pool.js';
 
 const PATCH_COLUMNS = new Set(['error_code', 'error_message', 'progress', 'owner', 'lease_until', 'finished_at', 'attempt']);
 const TASK_COLUMNS = 'id, project_id, name, description, status, migration_type, migration_method, spec, error_code, error_message, progress, attempt, owner, lease_until, created_at, updated_at, finished_at, deleted_at';
@@ -81,11 +73,6 @@ function toRecord(r: TaskRow): TaskRecord {
   };
 }
 
-export interface PgStoreOptions {
-  /** Connections in the pool (API requests, heartbeats and claims share them). */
-  poolSize?: number;
-}
-
 export class PgTaskStore implements TaskStore {
   private constructor(
     private readonly pool: pg.Pool,
@@ -93,68 +80,15 @@ export class PgTaskStore implements TaskStore {
   ) {}
 
   /** Connects, creates the schema if needed and applies pending migrations under an advisory lock. */
-  static async open(rawUrl: string, o: PgStoreOptions = {}): Promise<PgTaskStore> {
-    const loc = parsePgLocation(rawUrl);
-    const pool = new pg.Pool({
-      connectionString: loc.url,
-      max: o.poolSize ?? 10,
-      types,
-      // Every connection resolves table names in the configured schema only.
-      options: `-c search_path=${loc.schema}`,
-      connectionTimeoutMillis: 10_000,
-    });
-    // An idle connection dropped by the server must not crash the process: the next query reports it.
-    pool.on('error', () => {});
-    const store = new PgTaskStore(pool, loc.schema);
-    try {
-      await store.migrate();
-    } catch (err) {
-      await pool.end().catch(() => {});
-      if (err instanceof FerryError) throw err;
-      throw new FerryError('STORE_FAILED', `cannot open the PostgreSQL store: ${(err as Error).message}`, { field: 'store' }, { cause: err });
-    }
-    return store;
+  static async open(rawUrl: string, o: PgPoolOptions = {}): Promise<PgTaskStore> {
+    const { pool, schema } = await openPool(rawUrl, o);
+    return new PgTaskStore(pool, schema);
   }
 
   /** Versions applied, in order (for tests and the start-up log). */
   async appliedMigrations(): Promise<number[]> {
     const r = await this.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     return r.rows.map((x) => x.version);
-  }
-
-  /**
-   * Several processes may start at once: one advisory lock (per schema) serialises them, so each
-   * step runs exactly once, in its own transaction, and later starters find it done.
-   */
-  private async migrate(): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('SELECT pg_advisory_lock(hashtext($1))', [`ferry-migrations:${this.schema}`]);
-      try {
-        await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-        await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-        const done = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-        const known = Math.max(0, ...PG_MIGRATIONS.map((m) => m.version));
-        const newest = Math.max(0, ...done);
-        if (newest > known) throw new FerryError('STORE_FAILED', `the store was written by a newer Ferry (schema ${newest}, this version knows ${known})`);
-        for (const m of PG_MIGRATIONS) {
-          if (done.has(m.version)) continue;
-          await c.query('BEGIN');
-          try {
-            await c.query(m.sql);
-            await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
-            await c.query('COMMIT');
-          } catch (err) {
-            await c.query('ROLLBACK');
-            throw err;
-          }
-        }
-      } finally {
-        await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`ferry-migrations:${this.schema}`]);
-      }
-    } finally {
-      c.release();
-    }
   }
 
   private async wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
