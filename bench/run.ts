@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
-  process.stdout.write(`\n== summary (${started.toISOString()})\n${summaryTable(figures)}\n`);
+  process.stdout.write(`\n== summary (run started ${started.toISOString()})\n${summaryTable(figures)}\n`);
   for (const s of skips) process.stdout.write(`skipped: ${s.bench} ${s.what}: ${s.reason}\n`);
   for (const f of failures) process.stdout.write(`failed: ${f.bench}: ${f.error.split('\n')[0]}\n`);
 
