@@ -1,7 +1,6 @@
 /** `ferry inspect FILE [--json]`: what is in a backup, fast and in bounded memory. */
 import type { Command } from 'commander';
 import { openInputs, type SourceInput } from '../source/index.js';
-import { loadConfig } from '../config/load.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { RdbReportBuilder, type RdbReport } from '../inspect/rdb-report.js';
 import type { RdbRecord } from '../entry/entry.js';
@@ -20,7 +19,9 @@ export function register(program: Command): void {
     .option('--deep', 'decode and check every value (slower): finds corruption inside listpacks, ziplists, LZF')
     .action(async (file: string, o: { json?: boolean; now?: string; ignoreChecksum?: boolean; progress: boolean; config?: string; deep?: boolean }) => {
       const now = parseNow(o.now);
-      const config = loadConfig({ configPath: o.config });
+      // The configuration only matters for bucket sources; loading it (schema, YAML) is skipped otherwise.
+      const needsConfig = o.config !== undefined || /^(s3|obs):\/\//.test(file);
+      const config = needsConfig ? (await import('../config/load.js')).loadConfig({ configPath: o.config }) : { buckets: [], dataDir: undefined };
       const notices: string[] = [];
       // Every input form goes through openInputs; an archive or directory may hold several inputs.
       const inputs = await openInputs(file, {

@@ -4,21 +4,29 @@
  */
 import { Command } from 'commander';
 import { FerryError } from '../errors/ferry-error.js';
-import { register as registerInspect } from './inspect.js';
-import { register as registerServe } from './serve.js';
-import { register as registerImport } from './import.js';
-import { register as registerWorker } from './worker.js';
-import { register as registerBackup } from './backup.js';
+
+type Registrar = { register(program: Command): void };
+
+/**
+ * Command modules, loaded on demand: each pulls in what its command needs (the HTTP server, the AWS
+ * SDK, SQLite...), and loading all of them costs seconds and tens of MB that `ferry inspect` should
+ * not pay. Only the command being run is loaded; `--help` and unknown words load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  inspect: () => import('./inspect.js'),
+  import: () => import('./import.js'),
+  serve: () => import('./serve.js'),
+  worker: () => import('./worker.js'),
+  backup: () => import('./backup.js'),
+};
 
 const program = new Command();
 program.name('ferry').description('Import Redis backups (RDB, AOF, archives, buckets) into live Redis').version('0.1.0');
 program.showHelpAfterError();
 
-registerInspect(program);
-registerServe(program);
-registerImport(program);
-registerWorker(program);
-registerBackup(program);
+const wanted = process.argv[2];
+const load = wanted !== undefined && wanted in COMMANDS ? [COMMANDS[wanted]!] : Object.values(COMMANDS);
+for (const m of await Promise.all(load.map((l) => l()))) m.register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FerryError) {
