@@ -73,7 +73,8 @@ export async function startRedis(opts: StartOptions = {}): Promise<RedisServer> 
       },
       async stop() {
         for (const c of clients) c.disconnect();
-        if (proc.exitCode === null) {
+        // After a SIGKILL exitCode stays null and signalCode is set: the process is gone already.
+        if (proc.exitCode === null && proc.signalCode === null) {
           const exited = new Promise((r) => proc.once('exit', r));
           proc.kill('SIGKILL');
           await exited;
