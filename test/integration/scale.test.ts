@@ -4,7 +4,8 @@
  * whichever worker is free; a stop asked through a process that does not run the task reaches the one
  * that does; the worker running an import is killed with SIGKILL and another process takes the task
  * over and finishes it, the target's DEBUG DIGEST equal to the source's. The store's claim history
- * shows no task was ever held by two live leases at once.
+ * shows no task was ever held by two live leases at once. A `ferry worker` (no API) joins and takes
+ * its share of the imports.
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ import { PgTaskStore } from '../../src/store/postgres/store.js';
 import type { TaskClaim } from '../../src/store/contract.js';
 import { startRedis, CORPUS, digest, type RedisServer } from '../helpers/redis-server.js';
 import { pgSchemas } from '../helpers/pg.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
 import { spawnServe, type ServeProcess } from './serve-process.js';
 
 const PROJECT = '5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e00';
@@ -30,6 +33,36 @@ let bigDigest: string;
 let smallDigest: string;
 const targets: Record<string, RedisServer> = {};
 const procs: ServeProcess[] = [];
+let worker: ChildProcess | null = null;
+
+/** `ferry worker` (no API) as a child process; resolves once it logged "ferry worker started". */
+function spawnWorker(configPath: string, cwd: string): Promise<ChildProcess> {
+  const root = resolve(new URL('.', import.meta.url).pathname, '../..');
+  const proc = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(root, 'src/cli/main.ts'), 'worker', '--config', configPath], {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', TSX_TSCONFIG_PATH: resolve(root, 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      rej(new Error(`ferry worker did not start:\n${out}`));
+    }, 30_000);
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"msg":"ferry worker started"')) {
+        clearTimeout(timer);
+        res(proc);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`ferry worker exited with ${code}:\n${out}`));
+    });
+  });
+}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ferry-scale-'));
@@ -73,6 +106,11 @@ before(async () => {
 });
 
 after(async () => {
+  if (worker && worker.exitCode === null) {
+    const exited = new Promise((r) => worker!.once('exit', r));
+    worker.kill('SIGTERM');
+    await exited;
+  }
   await Promise.all(procs.map((p) => (p.proc.exitCode === null && p.proc.signalCode === null ? p.stop() : Promise.resolve(null))));
   await store?.close();
   await Promise.all(Object.values(targets).map((t) => t.stop()));
@@ -181,4 +219,29 @@ test('kill -9 of the worker running an import: another process takes it over and
   const logs = (await api(alive(), 'GET', `/migration-task/${id}/logs?limit=100`)).json.migration_logs as { log_code: string }[];
   assert.equal(logs.filter((l) => l.log_code === 'MIGRATION_START').length, 2);
   assert.ok(logs.some((l) => l.log_code === 'MIGRATION_RESUMED'), JSON.stringify(logs));
+});
+
+test('ferry worker (no API) takes its share: three imports at once run on three different processes', async () => {
+  worker = await spawnWorker(cfg, dir);
+  const live = procs.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null);
+  assert.equal(live.length, 2);
+  for (const name of ['s1', 's2', 'stop']) await targets[name]!.client().flushall();
+  const ids = await Promise.all(['s1', 's2', 'stop'].map((name, i) => create(live[i % 2]!, `scale-share-${name}`, 'big.rdb', name)));
+  // Each process runs one import at a time (tasks.concurrency 1): three at once means three processes.
+  const owners = new Set<number>();
+  const deadline = Date.now() + 30_000;
+  while (owners.size < 3 && Date.now() < deadline) {
+    for (const id of ids) {
+      const pid = Number((await store.getTaskById(id))?.owner?.split(':')[1]);
+      if (pid) owners.add(pid);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(owners.has(worker.pid!), `the worker never ran a task (owners ${[...owners].join(', ')}, worker ${worker.pid})`);
+  for (const [i, name] of ['s1', 's2', 'stop'].entries()) {
+    const t = await poll(() => live[0]!, ids[i]!, (x) => x.status !== 'MIGRATING', 120_000);
+    assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+    assert.equal(await digest(targets[name]!.client()), bigDigest, name);
+    assertNeverTwiceAtOnce(await store.claims(ids[i]!));
+  }
 });
