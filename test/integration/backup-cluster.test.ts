@@ -41,7 +41,7 @@ async function nodeDigests(c: RedisCluster): Promise<string[]> {
   return out.sort();
 }
 
-test('a 3-master cluster is backed up into one record of 3 files; imported into a fresh cluster every node digest matches', async () => {
+test('a 3-master cluster is backed up into one record of 3 files; imported into a fresh cluster, and restored into itself, every node digest matches', async () => {
   const src = await startCluster(3);
   const dst = await startCluster(3);
   const store = new SqliteBackupStore(join(dir, 'ferry.db'));
@@ -63,6 +63,18 @@ test('a 3-master cluster is backed up into one record of 3 files; imported into 
     const s = await importRecords(inputs, { target: dst.url });
     assert.equal(s.errors, 0);
     assert.deepEqual(await nodeDigests(dst), want);
+
+    // Restore into the source cluster itself: every master is emptied (keys written since are gone), then the backup comes back.
+    for (const n of src.nodes) await n.client().call('SET', `after-backup-{${n.port}}`, 'x').catch(() => undefined);
+    const c0 = src.nodes[0]!.client();
+    await c0.call('FLUSHDB');
+    assert.notDeepEqual(await nodeDigests(src), want);
+    const restore = await svc.restore('p', 'c1', { backup_id: rec.id });
+    await svc.settled(restore.id);
+    const rr = (await store.listRestores('p', 'c1', { offset: 0, limit: 10 })).records[0]!;
+    assert.equal(rr.status, 'succeed', rr.error_message ?? '');
+    assert.match(rr.log[0]!, /FLUSHALL on every master \(127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+\)/);
+    assert.deepEqual(await nodeDigests(src), want);
     await svc.close();
   } finally {
     store.close();
