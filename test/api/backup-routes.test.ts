@@ -315,3 +315,15 @@ test('a source killed mid-backup leaves the record failed with an error code and
   const folder = join(h.bucket.path, 'slow', id);
   assert.deepEqual(existsSync(folder) ? readdirSync(folder) : [], [], 'no file, finished or partial');
 });
+
+test('allow_single_node_backup: true lets a single-node instance be backed up', async () => {
+  const { InstanceRegistry } = await import('../../src/task/instances.js');
+  const { BackupService } = await import('../../src/backup/service.js');
+  const { BackupBucket } = await import('../../src/backup/sink.js');
+  const registry = new InstanceRegistry([{ id: 'single', project: P, name: 'single', type: 'single', addrs: `127.0.0.1:${small.port}` }]);
+  const svc = new BackupService({ store: h.backupStore, registry, bucket: new BackupBucket(h.bucket), signer: h.signer, dataRoot: h.dir, allowSingleNode: true });
+  const rec = await svc.create(P, 'single', {});
+  await svc.settled(rec.id);
+  assert.equal((await svc.get(P, 'single', rec.id)).status, 'succeed');
+  await svc.close();
+});
