@@ -98,6 +98,7 @@ export async function runBackup(ctx: JobContext, rec: BackupRecord, target: Targ
   } catch (err) {
     const e = asFerryError(err);
     await removeFiles(ctx, done);
+    await ctx.bucket.removeFolder(rec.prefix);
     await ctx.store.transitionBackup(rec.id, ['waiting', 'backuping'], 'failed', { error_code: recordErrorCode(e, 'backup'), error_message: `${e.code}: ${e.message}`, owner: null, finished_at: ctx.now(), files: [], size: 0 }, ctx.now());
     ctx.log('error', 'backup failed', { backup_id: rec.id, code: e.code, error: e.message });
   }

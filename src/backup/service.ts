@@ -109,6 +109,7 @@ export class BackupService {
         throw new FerryError('BACKUP_DEST_FAILED', `Delete instance backup file failed: ${(err as Error).message}`, { object: f.file_name }, { cause: err });
       }
     }
+    await this.d.bucket.removeFolder(rec.prefix);
     await this.d.store.transitionBackup(rec.id, [rec.status], 'deleted', { owner: null }, this.now());
   }
 

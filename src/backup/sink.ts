@@ -6,7 +6,7 @@
  * or from the upload's part queue), so a backup never buffers more than a few parts.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
@@ -193,6 +193,12 @@ export class BackupBucket {
     } catch (e) {
       throw mapDest(e, this.name, key);
     }
+  }
+
+  /** Removes a record's folder once its files are gone (local buckets; S3 has no folders). */
+  async removeFolder(prefix: string): Promise<void> {
+    const path = isLocalBucket(this.config) ? keyPath(this.config.path, this.config.name, prefix.replace(/\/+$/, '')) : null;
+    if (path) await rmdir(path).catch(() => undefined); // only when empty: never removes a file
   }
 
   async size(key: string): Promise<number | null> {
