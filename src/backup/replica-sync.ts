@@ -48,12 +48,8 @@ class SocketReader {
   private failure: Error | null = null;
   private timedOut = false;
 
-  constructor(readonly sock: net.Socket, readonly where: string, idleMs: number, private readonly signal?: AbortSignal) {
+  constructor(readonly sock: net.Socket, readonly where: string, private readonly idleMs: number, private readonly signal?: AbortSignal) {
     this.it = sock[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    sock.setTimeout(idleMs, () => {
-      this.timedOut = true;
-      sock.destroy(new Error(`no data from ${where} for ${idleMs} ms`));
-    });
     sock.on('error', (err) => {
       this.failure ??= err;
     });
@@ -68,10 +64,18 @@ class SocketReader {
     }
     if (this.signal?.aborted) throw new FerryError('ABORTED', `sync from ${this.where} stopped on request`);
     let r: IteratorResult<Buffer>;
+    // The idle clock runs only while Ferry waits for the master: time spent by a slow destination
+    // (the socket paused by backpressure) is not the master's silence.
+    const timer = setTimeout(() => {
+      this.timedOut = true;
+      this.sock.destroy(new Error(`no data from ${this.where} for ${this.idleMs} ms`));
+    }, this.idleMs);
     try {
       r = await this.it.next();
     } catch (err) {
       throw this.lost(err as Error);
+    } finally {
+      clearTimeout(timer);
     }
     if (this.signal?.aborted) throw new FerryError('ABORTED', `sync from ${this.where} stopped on request`);
     return r.done ? null : r.value;

@@ -218,3 +218,50 @@ test('a master without PSYNC (-ERR unknown command) is served by SYNC; keep-aliv
     server.close();
   }
 });
+
+test('a master that goes silent fails REPLICATION_TIMEOUT after the idle time; a slow destination does not', async () => {
+  const rdb = readFileSync(fx.path);
+  // Sends +FULLRESYNC and the header, half the payload, then nothing (a hung master).
+  const server = createServer((sock) => {
+    sock.on('data', (d) => {
+      const s = d.toString('latin1');
+      if (s.includes('PSYNC')) {
+        sock.write('+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n');
+        sock.write(`$${rdb.length}\r\n`);
+        sock.write(rdb.subarray(0, rdb.length >> 1));
+      } else if (s.includes('REPLCONF')) sock.write('+OK\r\n'.repeat((s.match(/REPLCONF/g) ?? []).length));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const out = join(work, 'silent.rdb');
+    await assert.rejects(
+      backupNode({ addr: { host: '127.0.0.1', port }, auth: {}, sink: new LocalFileSink(out), format: 'rdb', idleTimeoutMs: 300 }),
+      (e: unknown) => e instanceof FerryError && e.code === 'REPLICATION_TIMEOUT',
+    );
+    assert.ok(!existsSync(out) && !existsSync(out + '.part'));
+  } finally {
+    server.close();
+  }
+  // A destination slower than the idle time (each write takes 400 ms) is backpressure, not silence.
+  const src = await source({ diskless: false });
+  try {
+    const inner = new LocalFileSink(join(work, 'slow-dest.rdb'));
+    let writes = 0;
+    const slowSink = {
+      get name() { return inner.name; },
+      get bytes() { return inner.bytes; },
+      write: async (b: Buffer) => {
+        if (writes++ < 2) await new Promise((r) => setTimeout(r, 400));
+        return inner.write(b);
+      },
+      commit: () => inner.commit(),
+      abort: () => inner.abort(),
+    };
+    const r = await backupNode({ addr: { host: src.host, port: src.port }, auth: {}, sink: slowSink, format: 'rdb', idleTimeoutMs: 300 });
+    assert.ok(r.keys > 0);
+  } finally {
+    await src.stop();
+  }
+});
