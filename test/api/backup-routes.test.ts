@@ -328,3 +328,22 @@ test('allow_single_node_backup: true lets a single-node instance be backed up', 
   assert.equal((await svc.get(P, 'single', rec.id)).status, 'succeed');
   await svc.close();
 });
+
+test('one running backup per instance (DCS.4096), enforced by the store; a running record cannot be deleted', async () => {
+  const now = Date.now();
+  const owner = `${(await import('node:os')).hostname()}:${process.pid}:live`;
+  const first = await h.backupStore.createBackup({ id: 'run-1', project_id: P, instance_id: 'tgt', name: 'backup_a', format: 'rdb', remark: '', bucket: 'backups', prefix: 'tgt/run-1/', owner }, now);
+  await assert.rejects(
+    h.backupStore.createBackup({ id: 'run-2', project_id: P, instance_id: 'tgt', name: 'backup_b', format: 'rdb', remark: '', bucket: 'backups', prefix: 'tgt/run-2/', owner }, now),
+    (e: unknown) => (e as { code?: string }).code === 'INSTANCE_BACKUPING',
+  );
+  const api = await call({ method: 'POST', url: `${base('tgt')}/backups`, payload: {} });
+  assert.equal(api.statusCode, 400);
+  assert.equal((api.json() as { error_code: string }).error_code, 'DCS.4096');
+  const del = await call({ method: 'DELETE', url: `${base('tgt')}/backups/${first.id}` });
+  assert.equal((del.json() as { error_code: string }).error_code, 'DCS.4096');
+  // Conditional transitions: only from the named states.
+  assert.equal(await h.backupStore.transitionBackup(first.id, ['backuping'], 'succeed', {}, now), null);
+  assert.ok(await h.backupStore.transitionBackup(first.id, ['waiting'], 'failed', { owner: null }, now));
+  assert.equal((await call({ method: 'DELETE', url: `${base('tgt')}/backups/${first.id}` })).statusCode, 204);
+});
