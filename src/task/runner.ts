@@ -393,6 +393,9 @@ export class TaskRunner {
    */
   private async lead(task: TaskRecord, r: Running, log: TaskLogWriter, onProgress: (p: TaskProgress) => void): Promise<TaskProgress> {
     await this.o.store.addFiles(task.id, task.spec.files.map((f) => f.file_name));
+    // Free slots of this process claim files now, before this one starts importing (an import keeps the
+    // event loop busy, which would delay the next poll).
+    this.tick();
     for (;;) {
       if (r.controller.signal.aborted) throw asFerryError(r.controller.signal.reason);
       const items = await this.o.store.listFiles(task.id);
