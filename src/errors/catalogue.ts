@@ -69,7 +69,7 @@ export const CATALOGUE = {
   AUTH_PROJECT_MISMATCH: { http: 401, dcs: 'DCS.1004', retryable: false, summary: 'The token or key is not bound to the project in the path.' },
   AUTH_SIGNATURE: { http: 401, dcs: 'APIGW.0301', retryable: false, summary: 'The AK/SK signature is missing parts, uses an unknown key, is outside the 15-minute window or does not verify.' },
   CONFIG_INVALID: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'The configuration file or environment is invalid (the field is named); the service does not start.' },
-  STORE_UNSUPPORTED: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'The configured task store is not available in this version (e.g. PostgreSQL).' },
+  STORE_UNSUPPORTED: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'The configured task store kind is not available in this version (no longer produced: PostgreSQL is supported).' },
   STORE_FAILED: { http: 500, dcs: 'DCS.5000', retryable: false, summary: 'The task store failed to read or write (disk, schema, lock).' },
   TASK_INTERRUPTED: { http: 500, dcs: 'FERRY.5901', retryable: true, summary: 'The service stopped while the task ran and the task could not be re-run.' },
   // --- backups (replication client, backup and restore records) ---
