@@ -124,3 +124,25 @@ test('a backup streamed to S3 (multipart upload) imports exactly; a failed one l
     await s3.stop();
   }
 });
+
+test('a backup bigger than one part goes up as a real multipart upload and imports exactly', async () => {
+  const s3b = await startS3();
+  const src = await startRedis({ args: ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdbcompression', 'no'] });
+  const tgt = await startRedis();
+  try {
+    await src.client().call('DEBUG', 'POPULATE', '24000', 'big', '1000');
+    await s3b.createBucket('multi');
+    const cfg = s3b.bucket('multi');
+    const bucket = new BackupBucket(cfg);
+    const r = await backupNode({ addr: { host: src.host, port: src.port }, auth: {}, sink: bucket.sink('x/big.rdb'), format: 'rdb' });
+    assert.ok(r.size > 2 * 8 * 1024 * 1024, `size ${r.size} spans 3+ parts of 8 MiB`);
+    assert.equal(await bucket.size('x/big.rdb'), r.size);
+    await importRecords(await openInputs('s3://multi/x/big.rdb', { buckets: [cfg] }), { target: tgt.url });
+    assert.equal(await digest(tgt.client()), await digest(src.client()));
+    bucket.close();
+  } finally {
+    await src.stop();
+    await tgt.stop();
+    await s3b.stop();
+  }
+});
