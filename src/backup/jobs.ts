@@ -13,7 +13,7 @@ import { Connection } from '../writer/connection.js';
 import { probeTarget } from '../writer/probe.js';
 import type { HostPort, TargetSpec } from '../writer/target-spec.js';
 import type { BackupBucket } from './sink.js';
-import { backupNode, type BackupFormat } from './snapshot.js';
+import { backupNode, replicaAuth, type BackupFormat } from './snapshot.js';
 
 export interface JobContext {
   store: BackupStore;
@@ -76,7 +76,7 @@ export async function runBackup(ctx: JobContext, rec: BackupRecord, target: Targ
       let lastSaved = 0;
       const r = await backupNode({
         addr: s.addr,
-        auth: { ...(target.password !== undefined ? { password: target.password } : {}), ...(target.username !== undefined ? { username: target.username } : {}), ...(target.tls ? { tls: true } : {}) },
+        auth: replicaAuth(target),
         sink: ctx.bucket.sink(file.file_name),
         format: rec.format,
         signal,

@@ -46,6 +46,16 @@ export interface SnapshotResult {
   seconds: number;
 }
 
+/** The replica-connection part of a target spec (credentials, TLS, connect timeout). */
+export function replicaAuth(spec: TargetSpec): SnapshotOptions['auth'] {
+  return {
+    ...(spec.password !== undefined ? { password: spec.password } : {}),
+    ...(spec.username !== undefined ? { username: spec.username } : {}),
+    ...(spec.tls ? { tls: true } : {}),
+    ...(spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: spec.connectTimeoutMs } : {}),
+  };
+}
+
 export async function backupNode(o: SnapshotOptions): Promise<SnapshotResult> {
   const started = performance.now();
   const where = `${o.addr.host}:${o.addr.port}`;

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { shardFileName, shardsOf } from '../backup/jobs.js';
 import { BackupBucket, LocalFileSink, type BackupSink } from '../backup/sink.js';
-import { backupNode, type BackupFormat } from '../backup/snapshot.js';
+import { backupNode, replicaAuth, type BackupFormat } from '../backup/snapshot.js';
 import { loadConfig } from '../config/load.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { BucketConfig } from '../source/bucket-config.js';
@@ -72,7 +72,7 @@ async function runBackupCli(o: BackupCliOptions): Promise<void> {
       const started = Date.now();
       const r = await backupNode({
         addr: s.addr,
-        auth: { ...(spec.password !== undefined ? { password: spec.password } : {}), ...(spec.username !== undefined ? { username: spec.username } : {}), ...(spec.tls ? { tls: true } : {}) },
+        auth: replicaAuth(spec),
         sink,
         format,
         signal: abort.signal,
