@@ -502,7 +502,7 @@ export class TaskRunner {
     // A spread task: other workers stop their files on their next status check; wait (bounded) so
     // TERMINATED means nothing writes any more.
     const deadline = this.now() + STOP_SETTLE_MS;
-    while (this.now() < deadline && (await this.o.store.listFiles(id)).some((f) => f.status === 'RUNNING' && f.owner !== this.o.owner && (f.lease_until ?? 0) >= this.now())) {
+    while (this.now() < deadline && (await this.o.store.listFiles(id)).some((f) => f.status === 'RUNNING' && (f.lease_until ?? 0) >= this.now())) {
       await sleep(STOP_CHECK_MS);
     }
     const patch = { owner: null, lease_until: null, finished_at: this.now(), ...(progress ? { progress } : {}) };

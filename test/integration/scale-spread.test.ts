@@ -87,12 +87,12 @@ async function createImport(name: string): Promise<string> {
 
 let mostRunning = 0;
 
-/** Polls the task to a final status, sampling how many of its files run at once meanwhile. */
+/** Polls the task to a final status (past MIGRATING and TERMINATING), sampling how many of its files run at once meanwhile. */
 async function finished(id: string, ms = 120_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const t = (await api('GET', `/migration-task/${id}`)).json;
-    if (t.status !== 'MIGRATING' || Date.now() > deadline) return t;
+    if ((t.status !== 'MIGRATING' && t.status !== 'TERMINATING') || Date.now() > deadline) return t;
     const now = Date.now();
     mostRunning = Math.max(mostRunning, (await store.listFiles(id)).filter((f) => f.status === 'RUNNING' && (f.lease_until ?? 0) >= now).length);
     await new Promise((r) => setTimeout(r, 50));
@@ -147,4 +147,24 @@ test('a worker killed while importing a file: the file is re-run elsewhere after
   assert.ok(retake.prev_lease_until !== null && retake.prev_lease_until < retake.claimed_at, JSON.stringify(claims));
   // instances[].max_parallel_files is 2: never more files of the task running at once, over all workers.
   assert.ok(mostRunning >= 1 && mostRunning <= 2, `up to ${mostRunning} files ran at once`);
+});
+
+test('a stop of a spread task reaches every worker holding one of its files: TERMINATED, no file left running', async () => {
+  for (const n of target.nodes) await n.client().flushall();
+  const id = await createImport('spread-stop');
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !(await store.listFiles(id)).some((f) => f.status === 'RUNNING' && (f.progress?.keys ?? 0) > 0)) await new Promise((r) => setTimeout(r, 20));
+  const stopped = await api('POST', `/migration-task/${id}/stop`);
+  assert.equal(stopped.status, 200, JSON.stringify(stopped.json));
+  const at = Date.now();
+  const t = await finished(id, 20_000);
+  assert.equal(t.status, 'TERMINATED', JSON.stringify(t));
+  assert.ok(Date.now() - at < 5000, `stop took ${Date.now() - at} ms`);
+  const files = await store.listFiles(id);
+  assert.ok(!files.some((f) => f.status === 'RUNNING'), JSON.stringify(files.map((f) => [f.idx, f.status, f.owner])));
+  // Nothing writes after TERMINATED: the key count holds still.
+  const count = async () => (await Promise.all(target.nodes.map((n) => n.client().dbsize()))).reduce((a, b) => a + b, 0);
+  const before = await count();
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await count(), before);
 });
