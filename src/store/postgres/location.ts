@@ -20,8 +20,9 @@ export function parsePgLocation(raw: string): PgLocation {
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new FerryError('CONFIG_INVALID', 'store: a PostgreSQL store URL starts with postgres://', { field: 'store' });
   const schema = u.searchParams.get('schema') ?? 'public';
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
-    throw new FerryError('CONFIG_INVALID', `store: schema ${JSON.stringify(schema)} must be a plain identifier (letters, digits, _)`, { field: 'store' });
+  // Lowercase only: the name is used unquoted in search_path, where PostgreSQL folds case.
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new FerryError('CONFIG_INVALID', `store: schema ${JSON.stringify(schema)} must be a plain identifier (lowercase letters, digits, _)`, { field: 'store' });
   }
   u.searchParams.delete('schema');
   return { url: u.toString(), schema };
