@@ -81,3 +81,39 @@ test('a source that does not answer: exit 2, the error code on stderr, no file',
   const bad = (await ferry(['backup', '--source', 'redis://127.0.0.1:1', '--out', out, '--format', 'json']).then(() => null, (e: unknown) => e)) as { stderr: string } | null;
   assert.match(bad!.stderr, /BAD_ARGUMENT: --format takes rdb or aof/);
 });
+
+test('ferry backup over TLS (rediss://) with a password gives the same digest', async () => {
+  const { freePort } = await import('../helpers/free-port.js');
+  const { writeFileSync } = await import('node:fs');
+  const tls = join(dir, 'tls');
+  (await import('node:fs')).mkdirSync(tls);
+  const ssl = (args: string[]) => run('openssl', args, { cwd: tls });
+  await ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=ferry-test-ca']);
+  await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(tls, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+  await ssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '1', '-extfile', 'ext']);
+  const tlsPort = await freePort();
+  const src = await startRedis({
+    rdbFile: fx.path,
+    password: 'tls-pw',
+    args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(tls, 'srv.pem'), '--tls-key-file', join(tls, 'srv.key'), '--tls-ca-cert-file', join(tls, 'ca.pem'), '--tls-auth-clients', 'no', '--repl-diskless-sync-delay', '0'],
+  });
+  try {
+    const out = join(dir, 'tls.rdb');
+    // The test CA is trusted the way an operator would trust a private CA: NODE_EXTRA_CA_CERTS.
+    await run(process.execPath, ['--import', 'tsx', MAIN, 'backup', '--source', `rediss://:tls-pw@127.0.0.1:${tlsPort}`, '--out', out], { timeout: 120_000, env: { ...process.env, NODE_EXTRA_CA_CERTS: join(tls, 'ca.pem') } });
+    const t = await startRedis({ rdbFile: out });
+    try {
+      assert.equal(await digest(t.client()), await digest(src.client()));
+    } finally {
+      await t.stop();
+    }
+    // Without trusting the CA the connection is refused, typed, and nothing is written.
+    const bad = (await run(process.execPath, ['--import', 'tsx', MAIN, 'backup', '--source', `rediss://:tls-pw@127.0.0.1:${tlsPort}`, '--out', join(dir, 'untrusted.rdb')], { timeout: 120_000 }).then(() => null, (e: unknown) => e)) as { code: number; stderr: string } | null;
+    assert.equal(bad?.code, 2);
+    assert.match(bad!.stderr, /^ferry: TARGET_UNREACHABLE: .*certificate/m);
+    assert.ok(!existsSync(join(dir, 'untrusted.rdb')));
+  } finally {
+    await src.stop();
+  }
+});
