@@ -1,12 +1,15 @@
 /**
- * Builds the backup service from the configuration: its store (the SQLite file the task store uses;
- * with a PostgreSQL task store, or an in-memory one, `<data_dir>/backups.db`, since no PostgreSQL
- * BackupStore adapter exists yet), the backup bucket, the link key, and start-up recovery.
+ * Builds the backup service from the configuration: its store (the task store's database: the same
+ * SQLite file, or the same PostgreSQL database so every API process sees every record; an in-memory
+ * SQLite task store keeps backup records in `<data_dir>/backups.db`), the backup bucket, the link
+ * key, and start-up recovery.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { FerryError } from '../errors/ferry-error.js';
+import type { BackupStore } from '../store/backup-contract.js';
+import { PgBackupStore } from '../store/postgres/backup-store.js';
 import { SqliteBackupStore } from '../store/sqlite/backup-store.js';
 import type { InstanceRegistry } from '../task/instances.js';
 import { LinkSigner } from './links.js';
@@ -21,8 +24,10 @@ export interface Backups {
 export async function openBackups(config: Pick<Config, 'store' | 'dataDir' | 'buckets' | 'backups'>, registry: InstanceRegistry, logger: Logger, env?: NodeJS.ProcessEnv): Promise<Backups> {
   const bucketCfg = config.buckets.find((b) => b.name === config.backups.bucket);
   if (!bucketCfg) throw new FerryError('CONFIG_INVALID', `backup_bucket ${JSON.stringify(config.backups.bucket)} is not a configured bucket`, { field: 'backup_bucket' });
-  const path = config.store.kind === 'sqlite' && config.store.path !== ':memory:' ? config.store.path : join(config.dataDir, 'backups.db');
-  const store = new SqliteBackupStore(path);
+  let store: BackupStore;
+  let pg: PgBackupStore | null = null;
+  if (config.store.kind === 'postgres') store = pg = await PgBackupStore.open(config.store.url);
+  else store = new SqliteBackupStore(config.store.path !== ':memory:' ? config.store.path : join(config.dataDir, 'backups.db'));
   const bucket = new BackupBucket(bucketCfg, env);
   const log = logger.child({ component: 'backups' });
   const service = new BackupService({
@@ -41,7 +46,8 @@ export async function openBackups(config: Pick<Config, 'store' | 'dataDir' | 'bu
     async close() {
       await service.close();
       bucket.close();
-      store.close();
+      if (pg) await pg.closed();
+      else store.close();
     },
   };
 }
