@@ -12,6 +12,7 @@ import { ByteSource } from '../src/io/byte-source.js';
 import { openLocalFile } from '../src/source/local-file.js';
 import { parseRdb } from '../src/rdb/parser.js';
 import { importRecords } from '../src/pipeline/import.js';
+import { IMPORT_INLINE_LIMIT } from '../src/pipeline/inline-limit.js';
 import type { ImportInput, ImportSummary } from '../src/pipeline/types.js';
 import { startRedis, digest } from '../test/helpers/redis-server.js';
 import type { Dataset } from '../test/helpers/datasets.js';
@@ -36,7 +37,7 @@ export async function importFile(a: { path: string; target: string }): Promise<I
   const input: ImportInput = {
     name: a.path,
     size,
-    records: () => parseRdb(src, { name: a.path, size }),
+    records: () => parseRdb(src, { name: a.path, size, inlineLimit: IMPORT_INLINE_LIMIT }),
     bytesRead: () => read,
   };
   const summary = await importRecords([input], { target: a.target });
