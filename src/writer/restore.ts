@@ -63,18 +63,29 @@ export interface RestoreFlags {
   now: number;
 }
 
+/**
+ * Constant arguments as Buffers: the encoder copies a Buffer's bytes as they are, while a string
+ * argument is measured and transcoded on every command (text() was 4% of a mixed-import profile).
+ */
+const RESTORE = Buffer.from('RESTORE');
+const NO_TTL = Buffer.from('0');
+const REPLACE = Buffer.from('REPLACE');
+const ABSTTL = Buffer.from('ABSTTL');
+const IDLETIME = Buffer.from('IDLETIME');
+const FREQ = Buffer.from('FREQ');
+
 /** `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]`. */
 export function restoreArgs(entry: Entry, version: number, f: RestoreFlags): Arg[] {
-  const args: Arg[] = ['RESTORE', entry.key];
-  if (entry.expireAt === null) args.push('0');
+  const args: Arg[] = [RESTORE, entry.key];
+  if (entry.expireAt === null) args.push(NO_TTL);
   else if (f.absTtl) args.push(entry.expireAt);
   else args.push(Math.max(1, entry.expireAt - f.now));
   args.push(restorePayload(entry, version));
-  if (f.replace) args.push('REPLACE');
+  if (f.replace) args.push(REPLACE);
   if (f.absTtl) {
-    if (entry.expireAt !== null) args.push('ABSTTL');
-    if (entry.idle !== null) args.push('IDLETIME', entry.idle);
-    else if (entry.freq !== null) args.push('FREQ', entry.freq);
+    if (entry.expireAt !== null) args.push(ABSTTL);
+    if (entry.idle !== null) args.push(IDLETIME, entry.idle);
+    else if (entry.freq !== null) args.push(FREQ, entry.freq);
   }
   return args;
 }
