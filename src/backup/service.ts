@@ -22,6 +22,10 @@ import type { BackupBucket } from './sink.js';
 export const MAX_RECORDS_PER_INSTANCE = 24;
 /** DCS answers at most 64 links. */
 const MAX_LINKS = 64;
+/** Running records are touched this often, so other processes can tell a live job from a dead one. */
+export const HEARTBEAT_MS = 10_000;
+/** A running record untouched for this long belongs to a process that is gone (any host). */
+export const STALE_MS = 12 * HEARTBEAT_MS;
 
 export interface BackupServiceDeps {
   store: BackupStore;
@@ -38,6 +42,8 @@ export interface BackupServiceDeps {
 }
 
 interface Job {
+  kind: 'backup' | 'restore';
+  project: string;
   ac: AbortController;
   done: Promise<void>;
 }
@@ -47,6 +53,7 @@ export class BackupService {
   private readonly owner: string;
   private readonly jobs = new Map<string, Job>();
   private readonly ctx: JobContext;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: BackupServiceDeps) {
     this.now = d.now ?? Date.now;
@@ -66,12 +73,36 @@ export class BackupService {
     return inst;
   }
 
-  private start(id: string, run: (signal: AbortSignal) => Promise<void>): void {
+  private start(kind: Job['kind'], project: string, id: string, run: (signal: AbortSignal) => Promise<void>): void {
     const ac = new AbortController();
     const done = run(ac.signal)
       .catch((err: unknown) => this.ctx.log('error', 'backup job crashed', { id, error: String(err) }))
-      .finally(() => this.jobs.delete(id));
-    this.jobs.set(id, { ac, done });
+      .finally(() => {
+        this.jobs.delete(id);
+        if (!this.jobs.size && this.heartbeat) {
+          clearInterval(this.heartbeat);
+          this.heartbeat = null;
+        }
+      });
+    this.jobs.set(id, { kind, project, ac, done });
+    this.heartbeat ??= setInterval(() => void this.beat(), HEARTBEAT_MS).unref();
+  }
+
+  /** Re-writes each running record's progress, which refreshes its updated_at (the liveness mark). */
+  private async beat(): Promise<void> {
+    for (const [id, j] of this.jobs) {
+      try {
+        if (j.kind === 'backup') {
+          const r = await this.d.store.findBackup(j.project, id);
+          if (r) await this.d.store.backupProgress(id, r.progress, this.now());
+        } else {
+          const r = await this.d.store.getRestore(id);
+          if (r) await this.d.store.restoreProgress(id, r.progress, this.now());
+        }
+      } catch {
+        /* the next beat tries again */
+      }
+    }
   }
 
   async create(projectId: string, instanceId: string, body: { remark?: string; backup_format?: string }): Promise<BackupRecord> {
@@ -88,7 +119,7 @@ export class BackupService {
     );
     await this.evict(projectId, inst.id);
     const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
-    this.start(id, (signal) => runBackup(this.ctx, rec, target, signal));
+    this.start('backup', projectId, id, (signal) => runBackup(this.ctx, rec, target, signal));
     return rec;
   }
 
@@ -177,7 +208,7 @@ export class BackupService {
     if ((await this.d.store.runningBackups()).some((b) => b.instance_id === inst.id)) throw new FerryError('INSTANCE_BACKUPING', 'the instance is backuping.');
     const rec = await this.d.store.createRestore({ id: randomUUID(), project_id: projectId, instance_id: inst.id, backup_id: backup.id, remark, owner: this.owner }, this.now());
     const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
-    this.start(rec.id, (signal) => runRestore(this.ctx, rec, backup, target, signal));
+    this.start('restore', projectId, rec.id, (signal) => runRestore(this.ctx, rec, backup, target, signal));
     return rec;
   }
 
@@ -192,27 +223,30 @@ export class BackupService {
   }
 
   /**
-   * At start-up: records left waiting/backuping/restoring by a process of this host that is gone
-   * (or by an earlier run of this one) cannot be resumed; they are failed with the reason, and a
-   * backup's unpublished files are removed.
+   * At start-up: records left waiting/backuping/restoring by a process that is gone (of this host, by
+   * pid; of any host, when its heartbeat stopped for STALE_MS) cannot be resumed; they are failed
+   * with the reason, and a backup's unpublished files are removed.
    */
   async recover(): Promise<number> {
     let n = 0;
     const host = hostname();
-    const dead = (owner: string | null): boolean => {
-      if (!owner) return true;
-      const [h, pid] = owner.split(':');
+    const now = this.now();
+    // Dead: a process of this host that is gone (by pid), or any process whose record stopped
+    // getting heartbeats (a host that vanished).
+    const dead = (owner: string | null, updatedAt: number): boolean => {
       if (owner === this.owner) return false;
+      if (!owner || now - updatedAt > STALE_MS) return true;
+      const [h, pid] = owner.split(':');
       return h === host && (Number(pid) === process.pid || !alive(Number(pid)));
     };
     for (const b of await this.d.store.runningBackups()) {
-      if (!dead(b.owner)) continue;
+      if (!dead(b.owner, b.updated_at)) continue;
       for (const f of b.files) await this.d.bucket.remove(f.file_name).catch(() => undefined);
       const ok = await this.d.store.transitionBackup(b.id, ['waiting', 'backuping'], 'failed', { error_code: 'dcs.08.0001', error_message: 'TASK_INTERRUPTED: the Ferry process running this backup stopped before it finished; no file was kept', owner: null, files: [], size: 0, finished_at: this.now() }, this.now());
       if (ok) n++;
     }
     for (const r of await this.d.store.runningRestores()) {
-      if (!dead(r.owner)) continue;
+      if (!dead(r.owner, r.updated_at)) continue;
       await this.d.store.appendRestoreLog(r.id, 'failed: the Ferry process running this restore stopped before it finished; the instance holds part of the backup', this.now());
       const ok = await this.d.store.transitionRestore(r.id, ['waiting', 'restoring'], 'failed', { error_code: 'dcs.08.0007', error_message: 'TASK_INTERRUPTED: the Ferry process running this restore stopped before it finished', owner: null, finished_at: this.now() }, this.now());
       if (ok) n++;
@@ -222,6 +256,8 @@ export class BackupService {
 
   /** Stops every job (records end failed: a backup cannot be resumed) and waits for them. */
   async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     for (const j of this.jobs.values()) j.ac.abort();
     await Promise.all([...this.jobs.values()].map((j) => j.done));
   }

@@ -293,8 +293,14 @@ test('a record left backuping by a dead process is failed with a reason at the n
   const now = Date.now();
   const rec = await h.backupStore.createBackup({ id: 'ghost-1', project_id: P, instance_id: 'tgt', name: 'backup_x', format: 'rdb', remark: '', bucket: 'backups', prefix: 'tgt/ghost-1/', owner: `${(await import('node:os')).hostname()}:999999:dead` }, now);
   await h.backupStore.transitionBackup(rec.id, ['waiting'], 'backuping', { files: [{ file_name: 'tgt/ghost-1/x.rdb', size: 0, node: 'n', slots: '' }] }, now);
+  // Another host: alive while its heartbeat is fresh, gone once it is older than STALE_MS.
+  const fresh = await h.backupStore.createBackup({ id: 'far-fresh', project_id: P, instance_id: 'small', name: 'backup_y', format: 'rdb', remark: '', bucket: 'backups', prefix: 'small/far-fresh/', owner: 'other-host:1:abc' }, now);
+  const stale = await h.backupStore.createBackup({ id: 'far-stale', project_id: P, instance_id: 'single', name: 'backup_z', format: 'rdb', remark: '', bucket: 'backups', prefix: 'single/far-stale/', owner: 'other-host:2:abc' }, now - 10 * 60_000);
   const n = await h.reopen().recover();
-  assert.equal(n, 1);
+  assert.equal(n, 2);
+  assert.equal((await h.backupStore.getBackup(P, 'small', fresh.id))?.status, 'waiting');
+  assert.equal((await h.backupStore.getBackup(P, 'single', stale.id))?.status, 'failed');
+  await h.backupStore.transitionBackup(fresh.id, ['waiting'], 'failed', { owner: null }, now);
   const after = await record('tgt', 'ghost-1');
   assert.equal(after.status, 'failed');
   assert.equal(after.error_code, 'dcs.08.0001');
