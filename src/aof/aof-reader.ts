@@ -105,7 +105,7 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
     return lastName;
   };
 
-  const handle = (argv: Buffer[], offset: number): void => {
+  const handle = (argv: Buffer[], offset: number, raw: Buffer): void => {
     const name = nameOf(argv[0]!);
     if (name === 'select') {
       if (argv.length !== 2 || !/^[0-9]{1,9}$/.test(argv[1]!.toString('latin1'))) {
@@ -139,7 +139,7 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
       opts.onNotice?.({ kind: 'refused', file: src.name, offset, message: `${message}; skipped` });
       return;
     }
-    const rec: CommandRecord = { kind: 'command', db, argv, offset };
+    const rec: CommandRecord = { kind: 'command', db, argv, offset, raw };
     if (multi) (multi as OpenMulti).commands.push(rec);
     else batch.push(rec);
   };
@@ -154,9 +154,12 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
           break;
         }
         const offset = src.offset;
+        const start = src.pos;
         const argv = readRespItem(src, lim);
+        // The command's bytes as read (a view, no copy): standalone writers send them as they are.
+        const raw = src.buf.subarray(start, src.pos);
         src.commit();
-        if (argv) handle(argv, offset);
+        if (argv) handle(argv, offset, raw);
       }
     } catch (err) {
       if (err !== SHORT) throw err;

@@ -122,6 +122,11 @@ export interface CommandRecord {
   db: number;
   argv: Buffer[];
   offset: number;
+  /**
+   * The command's exact RESP bytes as read from the file (`*argc ... $len arg`), when the reader
+   * has them: a standalone writer sends them as they are instead of re-encoding `argv`.
+   */
+  raw?: Buffer;
 }
 
 /** A MULTI/EXEC block from an AOF (MULTI and EXEC themselves excluded); replayed atomically. */

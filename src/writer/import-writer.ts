@@ -33,6 +33,7 @@ const MSET_KEYS = 100;
 const MSET_MAX_RAW = 4096;
 const MAX_ERROR_LIST = 100;
 const MSET = Buffer.from('MSET');
+const EMPTY = Buffer.alloc(0);
 
 type OwnerKind = 'restore' | 'rewrite' | 'mset' | 'aof' | 'txn';
 
@@ -155,6 +156,11 @@ export class ImportWriter {
     const it = this.t.item(args, key, db, owner);
     this.c.commands++;
     return this.t.write(it);
+  }
+
+  private sendRaw(bytes: Buffer, db: number, owner: KeyOwner): Promise<void> | undefined {
+    this.c.commands++;
+    return this.t.write(this.t.itemFromParts([bytes], bytes.length, db, owner));
   }
 
   private restore(e: Entry, db: number, input: string): Promise<void> | undefined {
@@ -352,8 +358,10 @@ export class ImportWriter {
       }
       if (this.t.cluster) return this.clusterCommand(rec, name, input).catch((err: unknown) => this.commandFailed(rec, input, err));
       const flushed = this.flushMset();
-      const o = this.owner('aof', rec.argv[1] ?? Buffer.alloc(0), db, input, rec.offset, 'never', 1);
-      const p = this.send(rec.argv, null, db, o);
+      const o = this.owner('aof', rec.argv[1] ?? EMPTY, db, input, rec.offset, 'never', 1);
+      // The file's own RESP bytes when the reader kept them: no re-encoding, and consecutive commands
+      // (views of one read buffer) leave as one socket write.
+      const p = rec.raw ? this.sendRaw(rec.raw, db, o) : this.send(rec.argv, null, db, o);
       if (flushed && p) return Promise.all([flushed, p]).then(() => undefined);
       return flushed ?? p;
     } catch (err) {
