@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, CORPUS } from '../helpers/redis-server.js';
-import { makeEveryTypeRdb, type RdbFixture } from '../helpers/make-rdb.js';
+import { makeEveryTypeRdb, makeRdbWith, type RdbFixture } from '../helpers/make-rdb.js';
 import { canonFromEntry, canonFromServer, parseServerScore } from '../helpers/server-model.js';
 import { ByteSource } from '../../src/io/byte-source.js';
 import { parseRdb } from '../../src/rdb/parser.js';
@@ -173,3 +173,21 @@ for (const f of ['valkey-8', 'redis-7.4plus', 'redis-7.0']) {
     }
   });
 }
+
+test('big LZF-compressed strings inflate in pieces and equal the server (inline and streamed)', async () => {
+  // Compressible but varied, so LZF uses literals, short and long back-references.
+  const parts: string[] = [];
+  for (let i = 0, size = 0; size < 6 * 1024 * 1024; i++) {
+    const line = `line ${i % 977} of ${'abcdefghij'.repeat(1 + (i % 7))} / ${i * 7919}\n`;
+    parts.push(line);
+    size += line.length;
+  }
+  const big = parts.join('');
+  const fx = await makeRdbWith([['SET', 'lzf:big', big], ['SET', 'lzf:medium', big.slice(0, 300_000)]]);
+  fixtures.push(fx);
+  assert.equal(await checkAgainstServer(fx.path), 2);
+  assert.equal(await checkAgainstServer(fx.path, { inlineLimit: 1024 }), 2);
+  let encodings = '';
+  for await (const e of entries(fx.path)) encodings += `${e.key}:${e.encoding} `;
+  assert.match(encodings, /lzf:big:lzf/, 'the server did compress it');
+});

@@ -23,38 +23,49 @@ export async function* inflateLzfStream(src: ByteSource, clen: number, rawLen: n
   const bad = (why: string) => new FerryError('RDB_CORRUPT', `LZF string: ${why}`, { file: src.name, offset: src.offset, key: ctx.key });
   src.commit();
   while (consumed < clen) {
-    try {
-      // Run instructions synchronously until the output chunk is full or input is short.
-      while (consumed < clen && o < WINDOW + CHUNK) {
-        const before = src.pos;
-        const ctrl = src.u8();
-        if (ctrl < 32) {
-          const n = ctrl + 1;
-          if (consumed + 1 + n > clen) throw bad(`literal run of ${n} bytes passes the end of the ${clen} compressed bytes`);
-          if (produced + n > rawLen) throw bad(`inflates past its declared ${rawLen} bytes`);
-          const lit = src.bytes(n);
-          lit.copy(out, o);
-          o += n;
-          produced += n;
-        } else {
-          let n = ctrl >> 5;
-          if (n === 7) n += src.u8();
-          const ref = ((ctrl & 0x1f) << 8) + src.u8() + 1;
-          n += 2;
-          if (ref > produced) throw bad(`back-reference ${ref} bytes back with only ${produced} produced`);
-          if (produced + n > rawLen) throw bad(`inflates past its declared ${rawLen} bytes`);
-          let from = o - ref;
-          for (let i = 0; i < n; i++) out[o++] = out[from++]!;
-          produced += n;
+    // The inner loop reads the buffered input directly (no per-instruction views or calls): it stops
+    // at an instruction that is not wholly buffered, at the end of the compressed data, or when the
+    // output chunk is full.
+    const buf = src.buf;
+    let p = src.pos;
+    const stop = Math.min(buf.length, p + (clen - consumed));
+    const startP = p;
+    while (o < WINDOW + CHUNK && p < stop) {
+      const ctrl = buf[p]!;
+      if (ctrl < 32) {
+        const n = ctrl + 1;
+        if (p + 1 + n > stop) break;
+        if (produced + n > rawLen) throw bad(`inflates past its declared ${rawLen} bytes`);
+        buf.copy(out, o, p + 1, p + 1 + n);
+        o += n;
+        produced += n;
+        p += 1 + n;
+      } else {
+        let n = ctrl >> 5;
+        let q = p + 1;
+        if (n === 7) {
+          if (q >= stop) break;
+          n += buf[q++]!;
         }
-        consumed += src.pos - before;
-        src.commit();
+        if (q >= stop) break;
+        const ref = ((ctrl & 0x1f) << 8) + buf[q++]! + 1;
+        n += 2;
+        if (ref > produced) throw bad(`back-reference ${ref} bytes back with only ${produced} produced`);
+        if (produced + n > rawLen) throw bad(`inflates past its declared ${rawLen} bytes`);
+        let from = o - ref;
+        if (ref >= n) {
+          out.copy(out, o, from, from + n);
+          o += n;
+        } else {
+          for (let i = 0; i < n; i++) out[o++] = out[from++]!;
+        }
+        produced += n;
+        p = q;
       }
-    } catch (err) {
-      if (err !== SHORT) throw err;
-      await needMore(src, ctx, 'LZF-compressed string');
-      continue;
     }
+    consumed += p - startP;
+    src.pos = p;
+    src.commit();
     if (o >= WINDOW + CHUNK || consumed >= clen) {
       // Copy out: the caller may keep the chunk (e.g. queued on a socket) while we go on.
       yield Buffer.from(out.subarray(emitFrom, o));
@@ -62,6 +73,13 @@ export async function* inflateLzfStream(src: ByteSource, clen: number, rawLen: n
       out.copy(out, WINDOW - keep, o - keep, o);
       o = WINDOW;
       emitFrom = WINDOW;
+      continue;
+    }
+    // An instruction runs past the buffered input: wait for more (truncation is a typed error).
+    if (consumed < clen) {
+      const instr = buf[p]! < 32 ? buf[p]! + 2 : 3;
+      SHORT.need = instr;
+      await needMore(src, ctx, 'LZF-compressed string');
     }
   }
   if (consumed !== clen) throw bad(`used ${consumed} of ${clen} compressed bytes`);
