@@ -8,7 +8,9 @@
  * cost ~2.9 s of CPU as streamed rewrites; sent raw as RESTOREs they cost a copy (import CPU
  * 10.7 s -> 7.8 s). 32 MiB (which also takes the dataset's 30.7 MB string) measured 5.3 s of
  * CPU but 204-222 MB peak RSS (the parser's buffer briefly holds the value twice while joining
- * chunks); 16 MiB measured 195 MB, under the 200 MB target. A target whose proto-max-bulk-len is
+ * chunks). 16 MiB: 182-219 MB in single runs, 204 and 214 MB (max of 3) in bench/import.bench.ts,
+ * against 199 MB at 4 MiB: about +10 MB, at or over the 200 MB target, which the parser's join
+ * (ByteSource.append) would have to stop doubling to meet. A target whose proto-max-bulk-len is
  * smaller still gets a rewrite (the writer checks each payload).
  */
 export const IMPORT_INLINE_LIMIT = 16 * 1024 * 1024;
