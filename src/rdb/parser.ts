@@ -16,6 +16,7 @@ import { readLength, readLengthBig, readString, skipString, skipModuleOpcodes, m
 import { skipValue } from './skip-value.js';
 import { RdbEntry } from './rdb-entry.js';
 import { decodeValue } from './values/decode.js';
+import { skipStreamedValue } from './values/skip-streamed.js';
 
 export interface RdbParseOptions {
   /** Name for error messages (defaults to the ByteSource's name). */
@@ -272,11 +273,16 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
         e.stream = gen;
         resetKeyState();
         yield [{ kind: 'entry', entry: e }];
-        // Whatever the consumer left unread is read (and dropped) here, so the parser stays in step.
-        for (;;) {
-          const r = await gen.next();
-          if (r.done) break;
-          if (e.type === 'module' && r.value.t === 'module' && !e.module && r.value.data.length >= 9) e.module = moduleIdToName(readModuleId(r.value.data));
+        // Whatever the consumer left unread is read (and dropped) here, so the parser stays in step:
+        // a value nobody asked for is skipped without decoding; a half-read one is read to its end.
+        if (!e.streamTaken && typeByte !== 7) {
+          await skipStreamedValue(src, typeByte, limits, { key: key.toString('latin1'), magic, rdbVersion: version });
+        } else {
+          for (;;) {
+            const r = await gen.next();
+            if (r.done) break;
+            if (e.type === 'module' && r.value.t === 'module' && !e.module && r.value.data.length >= 9) e.module = moduleIdToName(readModuleId(r.value.data));
+          }
         }
         e.rawSize = src.offset - curValueOffset;
         continue;

@@ -14,6 +14,11 @@ export class RdbEntry implements Entry {
   stream: AsyncGenerator<ValueChunk> | null = null;
   private taken = false;
 
+  /** True once a consumer asked for the streamed value's chunks. */
+  get streamTaken(): boolean {
+    return this.taken;
+  }
+
   constructor(
     public db: number,
     public key: Buffer,
