@@ -14,6 +14,7 @@ import { probeTarget } from '../writer/probe.js';
 import type { HostPort, TargetSpec } from '../writer/target-spec.js';
 import type { BackupBucket } from './sink.js';
 import { backupNode, replicaAuth, type BackupFormat } from './snapshot.js';
+import { IMPORT_INLINE_LIMIT } from '../pipeline/inline-limit.js';
 
 export interface JobContext {
   store: BackupStore;
@@ -129,7 +130,7 @@ export async function runRestore(ctx: JobContext, rec: RestoreRecord, backup: Ba
     await note(`importing backup ${backup.id} (${backup.files.length} file(s), ${backup.size} bytes, ${backup.format})`);
     const inputs = await openInputs(
       backup.files.map((f) => ({ bucket: ctx.bucket.name, key: f.file_name })),
-      { buckets: [ctx.bucket.config], dataRoot: ctx.dataRoot, signal },
+      { buckets: [ctx.bucket.config], dataRoot: ctx.dataRoot, signal, inlineLimit: IMPORT_INLINE_LIMIT },
     );
     let lastSaved = 0;
     const summary = await importRecords(inputs, {

@@ -11,6 +11,7 @@ import { openInputs } from '../source/index.js';
 import { loadConfig } from '../config/load.js';
 import { importRecords, parseDbMap } from '../pipeline/import.js';
 import type { ConflictPolicy, ImportMode, ImportProgress, ImportSummary, OnErrorPolicy } from '../pipeline/types.js';
+import { IMPORT_INLINE_LIMIT } from '../pipeline/inline-limit.js';
 
 interface ImportCliOptions {
   target: string;
@@ -63,6 +64,7 @@ async function runImport(sources: string[], o: ImportCliOptions): Promise<Import
   const progress = progressReporter();
   const inputs = await openInputs(sources, {
     signal: abort.signal,
+    inlineLimit: IMPORT_INLINE_LIMIT,
     buckets: config.buckets,
     dataRoot: config.dataDir,
     aofTruncated: o.aofTruncated,
