@@ -29,11 +29,11 @@ before(async () => {
   target = await startRedis();
   fx = await makeAofFixture(true);
   single = await readFile(fx.single);
-  await s3.createBucket('backups');
-  await s3.put('backups', 'single/appendonly.aof', single);
-  for (const n of await readdir(fx.dir)) await s3.put('backups', `multi/appendonlydir/${n}`, await readFile(join(fx.dir, n)));
-  await s3.put('backups', 'zipped/backup.zip', await zipBuffer([{ name: 'appendonly.aof', data: single }, { name: 'notes.txt', data: Buffer.from('hi') }]));
-  opts = { buckets: [s3.bucket('backups')], s3: { backoffMs: 5 } };
+  await s3.createBucket('s3-backups');
+  await s3.put('s3-backups', 'single/appendonly.aof', single);
+  for (const n of await readdir(fx.dir)) await s3.put('s3-backups', `multi/appendonlydir/${n}`, await readFile(join(fx.dir, n)));
+  await s3.put('s3-backups', 'zipped/backup.zip', await zipBuffer([{ name: 'appendonly.aof', data: single }, { name: 'notes.txt', data: Buffer.from('hi') }]));
+  opts = { buckets: [s3.bucket('s3-backups')], s3: { backoffMs: 5 } };
 });
 
 after(async () => {
@@ -59,7 +59,7 @@ test('an AOF object imports exactly through injected 503s and mid-body connectio
   s3.faults.status503 = 2;
   s3.faults.cuts = 3;
   s3.faults.cutAfter = Math.floor(single.length / 5);
-  assert.equal(await importSpec('s3://backups/single/appendonly.aof'), fx.digest);
+  assert.equal(await importSpec('s3://s3-backups/single/appendonly.aof'), fx.digest);
   assert.equal(s3.faults.cuts, 0);
   const resumed = s3.faults.ranges.filter((r) => !r.startsWith('bytes=0-'));
   assert.ok(resumed.length >= 3, `ranged resumes: ${s3.faults.ranges.join(' ')}`);
@@ -70,7 +70,7 @@ test('a body that stalls mid-way is abandoned after the idle timeout and resumed
   s3.faults.stalls = 1;
   s3.faults.cutAfter = Math.floor(single.length / 3);
   const t0 = performance.now();
-  assert.equal(await importSpec('s3://backups/single/appendonly.aof', { ...opts, s3: { backoffMs: 5, socketTimeoutMs: 500 } }), fx.digest);
+  assert.equal(await importSpec('s3://s3-backups/single/appendonly.aof', { ...opts, s3: { backoffMs: 5, socketTimeoutMs: 500 } }), fx.digest);
   assert.equal(s3.faults.stalls, 0);
   assert.ok(s3.faults.ranges.some((r) => r.startsWith(`bytes=${s3.faults.cutAfter}-`)), s3.faults.ranges.join(' '));
   assert.ok(performance.now() - t0 < 20_000);
@@ -78,9 +78,9 @@ test('a body that stalls mid-way is abandoned after the idle timeout and resumed
 
 test('a multi-part AOF in a bucket (manifest + siblings) and a zip read by ranges', async () => {
   const manifest = (await readdir(fx.dir)).find((n) => n.endsWith('.manifest'))!;
-  assert.equal(await importSpec({ bucket: 'backups', key: `multi/appendonlydir/${manifest}` }), fx.digest);
+  assert.equal(await importSpec({ bucket: 's3-backups', key: `multi/appendonlydir/${manifest}` }), fx.digest);
   s3.faults.ranges = [];
-  assert.equal(await importSpec('s3://backups/zipped/backup.zip'), fx.digest);
+  assert.equal(await importSpec('s3://s3-backups/zipped/backup.zip'), fx.digest);
   assert.ok(s3.faults.ranges.every((r) => r.startsWith('bytes=')), 'every zip read is a ranged GET');
 });
 
@@ -93,11 +93,11 @@ async function rejectsCode(p: Promise<unknown>, code: ErrorCode, pattern: RegExp
 }
 
 test('missing object or bucket, wrong secret, size mismatch, retries exhausted: typed errors naming bucket and key', async () => {
-  await rejectsCode(openInputs('s3://backups/nope.rdb', opts), 'SOURCE_NOT_FOUND', /nope\.rdb.*backups/);
+  await rejectsCode(openInputs('s3://s3-backups/nope.rdb', opts), 'SOURCE_NOT_FOUND', /nope\.rdb.*s3-backups/);
   await rejectsCode(openInputs('s3://missing-bucket/x.rdb', { buckets: [s3.bucket('missing-bucket')] }), 'SOURCE_NOT_FOUND', /bucket missing-bucket/);
-  await rejectsCode(openInputs('s3://backups/single/appendonly.aof', { buckets: [s3.bucket('backups', { secret_key: 'wrong' })] }), 'SOURCE_ACCESS_DENIED', /backups\/single\/appendonly\.aof/);
-  await rejectsCode(openInputs({ bucket: 'backups', key: 'single/appendonly.aof', size: single.length + 1 }, opts), 'SOURCE_SIZE_MISMATCH', /backups\/single\/appendonly\.aof/);
-  const inputs = await openInputs('s3://backups/single/appendonly.aof', { ...opts, s3: { retries: 2, backoffMs: 1 } });
+  await rejectsCode(openInputs('s3://s3-backups/single/appendonly.aof', { buckets: [s3.bucket('s3-backups', { secret_key: 'wrong' })] }), 'SOURCE_ACCESS_DENIED', /backups\/single\/appendonly\.aof/);
+  await rejectsCode(openInputs({ bucket: 's3-backups', key: 'single/appendonly.aof', size: single.length + 1 }, opts), 'SOURCE_SIZE_MISMATCH', /backups\/single\/appendonly\.aof/);
+  const inputs = await openInputs('s3://s3-backups/single/appendonly.aof', { ...opts, s3: { retries: 2, backoffMs: 1 } });
   s3.faults.cuts = 100;
   s3.faults.cutAfter = 0;
   try {
@@ -145,12 +145,12 @@ test('ferry import and ferry inspect take s3://bucket/key with the bucket from t
   try {
     const c = target.client();
     await c.flushall();
-    const imp = await run(process.execPath, ['--import', tsx, main, 'import', 's3://backups/single/appendonly.aof', '-t', target.url, '--json'], { cwd, env, timeout: 60_000 });
+    const imp = await run(process.execPath, ['--import', tsx, main, 'import', 's3://s3-backups/single/appendonly.aof', '-t', target.url, '--json'], { cwd, env, timeout: 60_000 });
     const summary = JSON.parse(imp.stdout.trim().split('\n').pop()!) as { errors: number; aofCommands: number };
     assert.equal(summary.errors, 0);
     assert.ok(summary.aofCommands > 0);
     assert.equal(await digest(c), fx.digest);
-    const ins = await run(process.execPath, ['--import', tsx, main, 'inspect', 's3://backups/zipped/backup.zip', '--json', '--no-progress'], { cwd, env, timeout: 60_000 });
+    const ins = await run(process.execPath, ['--import', tsx, main, 'inspect', 's3://s3-backups/zipped/backup.zip', '--json', '--no-progress'], { cwd, env, timeout: 60_000 });
     const report = JSON.parse(ins.stdout.trim()) as { input: { kind: string; container: string }; rdbVersion: number; aof: { commands: number } };
     assert.deepEqual(report.input, { kind: 'rdb', container: 'zip' });
     assert.equal(report.rdbVersion, 10);
