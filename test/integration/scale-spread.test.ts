@@ -129,13 +129,16 @@ test('a worker killed while importing a file: the file is re-run elsewhere after
   while (!victim && Date.now() < deadline) {
     const lead = (await store.getTaskById(id))?.owner;
     for (const f of await store.listFiles(id)) {
-      if (f.status !== 'RUNNING' || !f.owner || f.owner === lead || !(f.progress?.keys)) continue;
+      if (f.status !== 'RUNNING' || !f.owner || f.owner === lead) continue;
       victim = procs.find((p) => p.proc.pid === Number(f.owner!.split(':')[1]));
       held = f.idx;
     }
-    if (!victim) await new Promise((r) => setTimeout(r, 20));
+    if (!victim) await new Promise((r) => setTimeout(r, 10));
   }
   assert.ok(victim, 'no helper ever held a file');
+  // Imports can finish between two polls: hold the target's writes for 3 s (the pause ends by
+  // itself) so the victim still holds its file when it dies.
+  await Promise.all(target.nodes.map((n) => n.client().call('CLIENT', 'PAUSE', '3000', 'WRITE')));
   await victim.kill9();
   const t = await finished(id);
   assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
@@ -153,7 +156,10 @@ test('a stop of a spread task reaches every worker holding one of its files: TER
   for (const n of target.nodes) await n.client().flushall();
   const id = await createImport('spread-stop');
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && !(await store.listFiles(id)).some((f) => f.status === 'RUNNING' && (f.progress?.keys ?? 0) > 0)) await new Promise((r) => setTimeout(r, 20));
+  while (Date.now() < deadline && !(await store.listFiles(id)).some((f) => f.status === 'RUNNING')) await new Promise((r) => setTimeout(r, 10));
+  // Imports are fast enough to finish between two polls: hold the target's writes for 3 s (the
+  // pause ends by itself) so the stop always meets running files.
+  await Promise.all(target.nodes.map((n) => n.client().call('CLIENT', 'PAUSE', '3000', 'WRITE')));
   const stopped = await api('POST', `/migration-task/${id}/stop`);
   assert.equal(stopped.status, 200, JSON.stringify(stopped.json));
   const at = Date.now();
