@@ -19,14 +19,7 @@ import type {
 } from '../backup-contract.js';
 import { openPool, storeCall, type PgPoolOptions } from './pool.js';
 
-type BackupRow = Omit<BackupRecord, 'files'> & { files: string };
-type RestoreRow = Omit<RestoreRecord, 'log'> & { log: string };
-
-const toBackup = (r: BackupRow): BackupRecord => ({ ...r, files: JSON.parse(r.files) as BackupRecord['files'] });
-const toRestore = (r: RestoreRow): RestoreRecord => ({ ...r, log: JSON.parse(r.log) as string[] });
-
-const BACKUP_PATCH_COLUMNS = ['size', 'progress', 'error_code', 'error_message', 'owner', 'execution_at', 'finished_at'] as const;
-const RESTORE_PATCH_COLUMNS = ['progress', 'error_code', 'error_message', 'owner', 'finished_at'] as const;
+import { toBackup, toRestore, BACKUP_PATCH_COLUMNS, RESTORE_PATCH_COLUMNS, type BackupRow, type RestoreRow } from '../backup-rows.js';
 
 function uniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: string; constraint?: string };
