@@ -28,6 +28,14 @@ export interface ByteSourceOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * A fill needing at least this many more bytes copies chunks into one buffer as they arrive instead
+ * of collecting them and concatenating: a big value is then held once (plus one chunk), not twice
+ * (its chunks and their concatenation), which kept a mixed import's peak RSS above 200 MB.
+ */
+const BIG_FILL = 1 << 20;
+/** Room past the request for the last chunk's overshoot (file chunks are 256 KiB). */
+const FILL_SLACK = 256 * 1024;
 
 export class ByteSource {
   /** Buffered bytes; `buf[0]` is at absolute input offset `base`. */
@@ -102,6 +110,7 @@ export class ByteSource {
   async fill(n: number): Promise<boolean> {
     if (this.buf.length - this.pos >= n) return true;
     if (this.ended || !this.it) return false;
+    if (n - (this.buf.length - this.pos) >= BIG_FILL) return this.fillInto(n);
     const parts: Buffer[] = [];
     let have = this.buf.length - this.pos;
     while (have < n) {
@@ -118,6 +127,44 @@ export class ByteSource {
       have += chunk.length;
     }
     if (parts.length) this.append(parts);
+    return this.buf.length - this.pos >= n;
+  }
+
+  /** `fill` for big requests: chunks are copied into one buffer sized for the request as they come. */
+  private async fillInto(n: number): Promise<boolean> {
+    const it = this.it!;
+    const keepFrom = Math.min(this.mark, this.pos);
+    this.flushRelease(keepFrom);
+    const kept = this.buf.length - keepFrom;
+    const want = this.pos - keepFrom + n;
+    let big = Buffer.allocUnsafe(want + FILL_SLACK);
+    this.buf.copy(big, 0, keepFrom);
+    this.base += keepFrom;
+    this.pos -= keepFrom;
+    this.mark -= keepFrom;
+    this.released -= keepFrom;
+    let w = kept;
+    this.buf = big.subarray(0, w);
+    while (w < want) {
+      const r = await it.next();
+      if (r.done) {
+        this.ended = true;
+        break;
+      }
+      const v = r.value;
+      const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      if (chunk.length === 0) continue;
+      this.onBytes?.(chunk.length);
+      if (w + chunk.length > big.length) {
+        // A chunk bigger than the slack (rare): grow to fit it.
+        const grown = Buffer.allocUnsafe(w + chunk.length);
+        big.copy(grown, 0, 0, w);
+        big = grown;
+      }
+      chunk.copy(big, w);
+      w += chunk.length;
+      this.buf = big.subarray(0, w);
+    }
     return this.buf.length - this.pos >= n;
   }
 
