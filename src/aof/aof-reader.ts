@@ -7,11 +7,11 @@
  * unless the caller accepts it (`truncated: 'load'`, only for the last file of a set).
  */
 import { SHORT, type ByteSource } from '../io/byte-source.js';
-import { FerryError } from '../errors/ferry-error.js';
 import type { CommandRecord, TransactionRecord } from '../entry/entry.js';
 import type { ImportRecord } from '../pipeline/types.js';
 import { DEFAULT_RESP_LIMITS, readRespItem, type RespLimits } from './resp-command.js';
 import { refusedCommand } from './refused.js';
+import { isAofMarker, isDbNumber, badSelect, nestedMulti, unopened, refusedError, refusedMessage, acceptsTruncated, endOfInput, truncatedError } from './aof-rules.js';
 import { parseRdb } from '../rdb/parser.js';
 
 export interface AofNotice {
@@ -58,7 +58,7 @@ interface OpenMulti {
 export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): AsyncGenerator<ImportRecord[]> {
   const lim: RespLimits = { ...DEFAULT_RESP_LIMITS, ...opts.limits };
   const batchSize = opts.batchSize ?? DEFAULT_BATCH;
-  const acceptTruncated = opts.truncated === 'load' && opts.isLast !== false;
+  const acceptTruncated = acceptsTruncated(opts);
 
   await src.fill(9);
   if (src.offset === 0 && startsWithRdbMagic(src.buf.subarray(src.pos, src.pos + 9))) {
@@ -68,7 +68,7 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
     let aofBase = false;
     for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit, size: opts.size })) {
       for (const r of batch) {
-        if (r.kind === 'aux' && r.value.toString('latin1') === '1' && ['aof-preamble', 'aof-base'].includes(r.key.toString('latin1'))) aofBase = true;
+        if (r.kind === 'aux' && isAofMarker(r.key, r.value)) aofBase = true;
       }
       yield batch;
     }
@@ -108,19 +108,17 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
   const handle = (argv: Buffer[], offset: number, raw: Buffer): void => {
     const name = nameOf(argv[0]!);
     if (name === 'select') {
-      if (argv.length !== 2 || !/^[0-9]{1,9}$/.test(argv[1]!.toString('latin1'))) {
-        throw new FerryError('AOF_CORRUPT', 'SELECT without a valid db number', { file: src.name, offset });
-      }
+      if (argv.length !== 2 || !isDbNumber(argv[1]!)) throw badSelect(src.name, offset);
       db = Number(argv[1]!.toString('latin1'));
       return;
     }
     if (name === 'multi') {
-      if (multi) throw new FerryError('AOF_CORRUPT', `MULTI inside the MULTI opened at offset ${multi.offset}`, { file: src.name, offset });
+      if (multi) throw nestedMulti(src.name, offset, multi.offset);
       multi = { db, offset, commands: [] };
       return;
     }
     if (name === 'exec') {
-      if (!multi) throw new FerryError('AOF_CORRUPT', 'EXEC without MULTI', { file: src.name, offset });
+      if (!multi) throw unopened('EXEC', src.name, offset);
       const open: OpenMulti = multi;
       const rec: TransactionRecord = { kind: 'transaction', db: open.db, commands: open.commands, offset: open.offset };
       batch.push(rec);
@@ -128,15 +126,14 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
       return;
     }
     if (name === 'discard') {
-      if (!multi) throw new FerryError('AOF_CORRUPT', 'DISCARD without MULTI', { file: src.name, offset });
+      if (!multi) throw unopened('DISCARD', src.name, offset);
       multi = null;
       return;
     }
     const refused = refusedCommand(name, argv);
     if (refused !== null) {
-      const message = `command ${refused.toUpperCase()} is not replayed by an import`;
-      if (opts.refused !== 'skip') throw new FerryError('AOF_COMMAND_REFUSED', message, { file: src.name, offset });
-      opts.onNotice?.({ kind: 'refused', file: src.name, offset, message: `${message}; skipped` });
+      if (opts.refused !== 'skip') throw refusedError(refused, src.name, offset);
+      opts.onNotice?.({ kind: 'refused', file: src.name, offset, message: `${refusedMessage(refused)}; skipped` });
       return;
     }
     const rec: CommandRecord = { kind: 'command', db, argv, offset, raw };
@@ -177,18 +174,10 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
       continue;
     }
     // End of input: everything there is has been buffered.
-    const tail = src.uncommitted;
-    const open = multi as OpenMulti | null;
-    if (tail === 0 && !open) return;
-    const offset = open ? open.offset : src.committedOffset;
-    const message = open
-      ? `the AOF ends inside the MULTI block opened at offset ${open.offset}`
-      : `the AOF ends inside a command (${tail} bytes after the last complete command)`;
-    if (!acceptTruncated) {
-      const hint = opts.isLast === false ? ' (only the last file of a multi-part AOF may be truncated)' : '';
-      throw new FerryError('AOF_TRUNCATED', message + hint, { file: src.name, offset });
-    }
-    opts.onNotice?.({ kind: 'truncated', file: src.name, offset, message: `${message}; the tail from offset ${offset} was dropped` });
+    const end = endOfInput(src.uncommitted, (multi as OpenMulti | null)?.offset ?? null, src.committedOffset);
+    if (!end) return;
+    if (!acceptTruncated) throw truncatedError(src.name, end, opts.isLast);
+    opts.onNotice?.({ kind: 'truncated', file: src.name, offset: end.offset, message: `${end.message}; the tail from offset ${end.offset} was dropped` });
     return;
   }
 }

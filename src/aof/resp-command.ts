@@ -83,11 +83,11 @@ export function readRespItem(src: ByteSource, lim: RespLimits): RespItem {
   const buf = src.buf;
   if (src.pos >= buf.length) short(1);
   if (buf[src.pos] === HASH) {
+    // The limit counts the bytes before the line's LF, whether or not the LF is buffered yet, so the
+    // verdict does not depend on how the input was chunked.
     const end = buf.indexOf(LF, src.pos);
-    if (end < 0) {
-      if (buf.length - src.pos > lim.maxAnnotation) throw corrupt(src, `annotation line longer than ${lim.maxAnnotation} bytes`, src.offset);
-      short(buf.length - src.pos + 1);
-    }
+    if ((end < 0 ? buf.length : end) - src.pos > lim.maxAnnotation) throw corrupt(src, `annotation line longer than ${lim.maxAnnotation} bytes`, src.offset);
+    if (end < 0) short(buf.length - src.pos + 1);
     src.pos = end + 1;
     return null;
   }
