@@ -1,11 +1,15 @@
 /**
  * Loads a Redis 7 multi-part AOF: the base (RDB or AOF) then the incr files in manifest order, each
  * from its own stream. Only the last file may end truncated (as Redis' "AOF_TRUNCATED && !last_file").
+ * Unless truncation and refused commands are both tolerated, every file is first run through the
+ * checking pass (aof-check.ts), each opened once more afterwards: a set the reader would stop on
+ * anywhere fails before any of its records is yielded.
  */
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { ImportRecord } from '../pipeline/types.js';
 import { readAof, type AofReadOptions } from './aof-reader.js';
+import { checkAofStream, checkWanted } from './aof-check.js';
 import { loadOrder, type Manifest } from './manifest.js';
 
 /** Opens one file the manifest names (a sibling in a directory, an archive entry, an object). */
@@ -21,11 +25,16 @@ export interface MultipartOptions extends AofReadOptions {
 export async function* readMultipart(manifest: Manifest, open: PartOpener, opts: MultipartOptions = {}): AsyncGenerator<ImportRecord[]> {
   const files = loadOrder(manifest);
   if (files.length === 0) throw new FerryError('AOF_CORRUPT', 'the AOF manifest names no base or incr file', { file: opts.namePrefix });
+  const nameOf = (file: string): string => (opts.namePrefix ? `${opts.namePrefix}/${file}` : file);
+  if (checkWanted(opts)) {
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]!;
+      await checkAofStream(await open(f.file), nameOf(f.file), { ...opts, isLast: i === files.length - 1 }, opts.onBytes);
+    }
+  }
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    const stream = await open(f.file);
-    const name = opts.namePrefix ? `${opts.namePrefix}/${f.file}` : f.file;
-    const src = new ByteSource(stream, { name, onBytes: opts.onBytes });
+    const src = new ByteSource(await open(f.file), { name: nameOf(f.file), onBytes: opts.onBytes });
     yield* readAof(src, { ...opts, isLast: i === files.length - 1 });
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ByteSource } from '../../src/io/byte-source.js';
 import { readAof, type AofNotice, type AofReadOptions } from '../../src/aof/aof-reader.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
+import { checkAof, checkedFile, declaresAofPreamble } from '../../src/aof/aof-check.js';
 import type { ImportRecord } from '../../src/pipeline/types.js';
 
 function resp(...argv: (string | Buffer)[]): Buffer {
@@ -151,4 +152,150 @@ test('an AOF with an RDB preamble (corpus) reads the same at every split: RDB re
   assert.ok(expected.filter((s) => s.startsWith('entry ')).length > 0);
   assert.ok(expected[expected.length - 1]!.startsWith('cmd '));
   for (const cuts of splits(buf.length)) assert.deepEqual(await showAll(cuts), expected, `cuts ${cuts.join(',')}`);
+});
+
+// ---- the checking pass (aof-check.ts, resp-scan.ts) must stop on exactly what the reader stops on
+
+type Verdict = { code: string; message: string; offset: number | undefined } | null;
+
+function verdictOf(e: unknown): Verdict {
+  if (!isFerryError(e)) throw e;
+  return { code: e.code, message: e.message, offset: e.context.offset };
+}
+
+async function readVerdict(buf: Buffer, cuts: number[], opts: AofReadOptions = {}): Promise<Verdict> {
+  try {
+    for await (const _ of readAof(new ByteSource(chunks(buf, cuts), { name: 't.aof' }), { batchSize: 3, ...opts })) {
+      /* drain */
+    }
+    return null;
+  } catch (e) {
+    return verdictOf(e);
+  }
+}
+
+async function checkVerdict(buf: Buffer, cuts: number[], opts: AofReadOptions = {}): Promise<Verdict> {
+  try {
+    await checkAof(new ByteSource(chunks(buf, cuts), { name: 't.aof' }), opts);
+    return null;
+  } catch (e) {
+    return verdictOf(e);
+  }
+}
+
+const policies: AofReadOptions[] = [{}, { truncated: 'load' }, { refused: 'skip' }, { truncated: 'load', isLast: false }, { limits: { maxAnnotation: 20, maxArgs: 5, maxArgBytes: 1000 } }];
+
+async function sameVerdict(buf: Buffer, cuts: number[], label: string): Promise<void> {
+  for (const opts of policies) {
+    assert.deepEqual(await checkVerdict(buf, cuts, opts), await readVerdict(buf, cuts, opts), `${label} ${JSON.stringify(opts)} cuts ${cuts.join(',')}`);
+  }
+}
+
+test('checking pass: the same verdict (code, message, offset) as the reader, on every prefix of an AOF and at every split', async () => {
+  const body = Buffer.concat([sample, resp('FLUSHALL'), resp('MULTI'), resp('SET', 'y', '1')]);
+  assert.equal(await checkVerdict(sample, []), null);
+  for (let end = 0; end <= body.length; end++) {
+    const part = body.subarray(0, end);
+    await sameVerdict(part, [], `prefix ${end}`);
+    await sameVerdict(part, [Math.floor(end / 2)], `prefix ${end}`);
+  }
+  for (const cuts of splits(sample.length)) await sameVerdict(sample, cuts, 'sample');
+});
+
+test('checking pass: the same verdict as the reader on corrupt, refused and unbalanced input', async () => {
+  const cases = [
+    Buffer.concat([resp('SET', 'a', '1'), Buffer.from('+OK\r\n')]),
+    Buffer.from('*1\r\n$3\r\nSETxx'),
+    Buffer.from('*1\r\n$3\r\nSET\rx'),
+    Buffer.from('*x\r\n'),
+    Buffer.from('*\r\n'),
+    Buffer.from('*1\rx'),
+    Buffer.from('*1\r\n$99999999999999\r\n'),
+    Buffer.from('*9999999999\r\n'),
+    Buffer.from('*1\r\n*3\r\n'),
+    Buffer.from('*0\r\n'),
+    Buffer.from('*1\r\n$0\r\n\r\n'),
+    Buffer.from('#' + 'x'.repeat(40) + '\n' + '*1\r\n$4\r\nPING\r\n'),
+    Buffer.from('#short\n#' + 'y'.repeat(19) + '\r\n'),
+    resp('EXEC'),
+    resp('DISCARD'),
+    Buffer.concat([resp('MULTI'), resp('MULTI')]),
+    Buffer.concat([resp('MULTI'), resp('SET', 'a', '1'), resp('DISCARD'), resp('EXEC')]),
+    Buffer.concat([resp('MULTI'), resp('FLUSHDB'), resp('EXEC')]),
+    resp('SELECT', 'abc'),
+    resp('SELECT', '1234567890'),
+    resp('SELECT', '12345678901234567890'),
+    resp('select', '1', '2'),
+    resp('SELECT'),
+    resp('SeLeCt', '7'),
+    resp('SCRIPT', 'LOAD', 'return 1'),
+    resp('script', 'load'),
+    resp('SCRIPT', 'FLUSH'),
+    resp('FUNCTION', 'LOADX', 'x'),
+    resp('CONFIG', 'SET', 'a', 'b'),
+    resp('x'.repeat(33)),
+    resp('flushall'.padEnd(32, 'x')),
+    Buffer.concat([resp('SET', 'a', '1'), resp('SET', 'a', '1'), resp('flushall'), resp('flushall')]),
+    resp('SET', 'k', 'v', 'x', 'y', 'z'),
+    resp('SET', 'k', Buffer.alloc(2000)),
+  ];
+  for (const buf of cases) {
+    await sameVerdict(buf, [], buf.toString('latin1'));
+    for (const cuts of splits(Math.min(buf.length, 64))) await sameVerdict(buf, cuts, buf.toString('latin1'));
+  }
+});
+
+test('checking pass: the same verdict as the reader on randomly damaged AOFs', async () => {
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const body = Buffer.concat([sample, resp('MULTI'), resp('SET', 'q', 'r'), resp('EXEC'), resp('SCRIPT', 'LOAD', 'x')]);
+  const bytes = [0x2a, 0x24, 0x23, 0x0d, 0x0a, 0x30, 0x39, 0x31, 0x00, 0x41];
+  for (let i = 0; i < 1500; i++) {
+    const buf = Buffer.from(body);
+    for (let k = 1 + rand(3); k > 0; k--) buf[rand(buf.length)] = bytes[rand(bytes.length)]!;
+    const end = rand(4) === 0 ? rand(buf.length + 1) : buf.length;
+    const part = buf.subarray(0, end);
+    await sameVerdict(part, part.length > 1 ? [1 + rand(part.length - 1)] : [], `damaged #${i}`);
+  }
+});
+
+test('checking pass: an AOF with an RDB preamble is walked to its RESP part; a plain RDB is not walked', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { CORPUS } = await import('../helpers/redis-server.js');
+  const buf = await readFile(join(CORPUS, 'redis-tests', 'rdb-preamble.aof'));
+  assert.ok(declaresAofPreamble(buf));
+  const whole = Buffer.concat([buf, resp('MULTI'), resp('SET', 'z', '1'), resp('EXEC')]);
+  for (let end = whole.length; end > buf.indexOf('*2\r\n$6\r\nSELECT'); end--) {
+    await sameVerdict(whole.subarray(0, end), [], `preamble cut ${end}`);
+    await sameVerdict(whole.subarray(0, end), [end >> 1], `preamble cut ${end}`);
+  }
+  await sameVerdict(Buffer.concat([buf, resp('FLUSHALL')]), [], 'preamble + FLUSHALL');
+  await sameVerdict(Buffer.concat([buf, resp('MULTI')]), [], 'preamble + MULTI');
+  // A plain RDB (no aof-preamble/aof-base aux field) is left to the RDB parser: the check reads its head only.
+  const rdb = await readFile(join(CORPUS, 'rdb-tools', 'multiple_databases.rdb'));
+  assert.equal(declaresAofPreamble(rdb), false);
+  assert.equal(checkedFile(rdb, {}), false);
+  assert.equal(checkedFile(buf, {}), true);
+  assert.equal(checkedFile(resp('SET', 'a', '1'), {}), true);
+  assert.equal(checkedFile(resp('SET', 'a', '1'), { truncated: 'load', refused: 'skip' }), false);
+  assert.equal(await checkVerdict(Buffer.concat([rdb, resp('MULTI')]), []), null);
+});
+
+test('checking pass: argument bytes are skipped, not buffered (a 64 MiB argument in 64 KiB chunks)', async () => {
+  const size = 64 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const head = Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${size}\r\n`);
+  async function* stream(): AsyncGenerator<Buffer> {
+    yield head;
+    for (let n = 0; n < size; n += chunk.length) yield chunk;
+    yield Buffer.from('\r\n');
+    yield resp('MULTI');
+  }
+  const before = process.memoryUsage().arrayBuffers;
+  await assert.rejects(checkAof(new ByteSource(stream(), { name: 'big.aof' })), (e: unknown) => isFerryError(e, 'AOF_TRUNCATED') && e.context.offset === head.length + size + 2);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024, 'no argument held whole');
 });
