@@ -3,11 +3,18 @@
  * directory, or inside an archive) is one multi-part AOF input; every RDB/AOF inside an archive is
  * its own input. Archives are listed and checked when opened, so a hostile one fails before any
  * input is handed to the import.
+ *
+ * Some inputs are read more than once, each pass counted in `bytesRead()` and in `size` (the bytes
+ * all passes read, so progress ends at 100%): a plain `.gz` is first expanded whole through its
+ * guard (a bomb or a broken stream fails before any record), and an AOF is first run through the
+ * checking pass of aof/aof-check.ts (a truncated tail, dangling MULTI or refused command fails
+ * before any record), unless truncation and refusals are both tolerated.
  */
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { ImportInput, ImportRecord } from '../pipeline/types.js';
-import { readAof, type AofNotice } from '../aof/aof-reader.js';
+import { readAof, type AofNotice, type AofReadOptions } from '../aof/aof-reader.js';
+import { checkAof, checkAofStream, checkedFile, checkWanted, CHECK_HEAD_BYTES } from '../aof/aof-check.js';
 import { parseManifest, MAX_MANIFEST_BYTES, loadOrder, type Manifest } from '../aof/manifest.js';
 import { readMultipart } from '../aof/multipart.js';
 import { readHead, type Blob } from './blob.js';
@@ -46,12 +53,29 @@ function limitsOf(o: ReadOptions): ArchiveLimits {
   return { ...DEFAULT_ARCHIVE_LIMITS, ...o.archiveLimits };
 }
 
-/** RDB or AOF records from one byte stream. */
-async function* recordsOf(stream: AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null): AsyncGenerator<ImportRecord[]> {
+function aofOptions(o: ReadOptions, size: number | null): AofReadOptions {
+  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, size };
+}
+
+/** How many times a file starting with `head` is read: twice when it gets the AOF checking pass. */
+function passesOf(head: Buffer, o: ReadOptions): number {
+  return checkedFile(head, { truncated: o.aofTruncated, refused: o.aofRefused }) ? 2 : 1;
+}
+
+function times(size: number | null, passes: number): number | null {
+  return size === null ? null : size * passes;
+}
+
+/**
+ * RDB or AOF records from one file, opened by `open` once per pass: the checking pass first when
+ * `passes` says so, then the reading pass.
+ */
+async function* recordsOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null, passes: number): AsyncGenerator<ImportRecord[]> {
   // An RDB and an AOF with an RDB preamble look alike until the RDB's end: the AOF reader reads
   // both (the RDB, then RESP commands if any follow), so one code path serves every form.
-  const src = new ByteSource(stream, { name });
-  yield* readAof(src, { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, size });
+  const opts = aofOptions(o, size);
+  if (passes > 1) await checkAofStream(open(), name, opts);
+  yield* readAof(new ByteSource(open(), { name }), opts);
 }
 
 function unknownFormat(name: string, format: ContentFormat): FerryError {
@@ -75,26 +99,36 @@ async function* countedStream(s: AsyncIterable<Buffer>, add: (n: number) => void
 
 function plainInput(blob: Blob, format: 'rdb' | 'aof', head: Buffer, o: ReadOptions): SourceInput {
   const m = meterOf();
+  const passes = passesOf(head, o);
   return {
     name: blob.name,
-    size: blob.size,
+    size: times(blob.size, passes),
     format: { kind: format, container: 'file', rdb: rdbHeader(head) },
-    records: () => recordsOf(countedStream(blob.stream(), m.add), blob.name, o, blob.size),
+    records: () => recordsOf(() => countedStream(blob.stream(), m.add), blob.name, o, blob.size, passes),
     bytesRead: () => m.n,
   };
 }
 
-/** A multi-part AOF whose files are opened by `open` (siblings on disk or in a bucket, or archive entries). */
+/**
+ * A multi-part AOF whose files are opened by `open` (siblings on disk or in a bucket, or archive
+ * entries). `sizes` are what one pass over each file (in load order) reads; `baseHead` is the base's
+ * first bytes (CHECK_HEAD_BYTES of them) when the manifest names a base.
+ */
 export function multipartInput(
   name: string,
   manifest: Manifest,
   open: (file: string, count: (n: number) => void) => Promise<AsyncIterable<Buffer>>,
-  size: number | null,
+  sizes: (number | null)[],
   container: FormatInfo['container'],
   baseHead: Buffer | null,
   o: ReadOptions,
 ): SourceInput {
   const m = meterOf();
+  // With a checking pass every file is read twice, but for a plain RDB base (one not marked as an AOF
+  // base), of which the check reads only the first chunk (left out here: progress may pass the size by it).
+  const check = checkWanted({ truncated: o.aofTruncated, refused: o.aofRefused });
+  const passes = sizes.map((_, i) => (!check ? 1 : i === 0 && baseHead ? passesOf(baseHead, o) : 2));
+  const size = sizes.every((s) => s !== null) ? sizes.reduce<number>((a, s, i) => a + s! * passes[i]!, 0) : null;
   return {
     name,
     size,
@@ -122,11 +156,10 @@ export async function manifestInput(loc: Located, container: FormatInfo['contain
   const manifest = await readManifestBlob(loc.blob);
   const parts = new Map<string, Blob>();
   for (const f of loadOrder(manifest)) parts.set(f.file, await loc.sibling(f.file));
-  const sizes = [...parts.values()].map((b) => b.size);
-  const size = sizes.every((s) => s !== null) ? sizes.reduce((a, b) => a! + b!, 0) : null;
+  const sizes = loadOrder(manifest).map((f) => parts.get(f.file)!.size);
   const first = loadOrder(manifest)[0]!;
-  const baseHead = manifest.base ? await readHead(parts.get(first.file)!, 9) : null;
-  return multipartInput(loc.blob.name, manifest, async (file, count) => countedStream(parts.get(file)!.stream(), count), size, container, baseHead, o);
+  const baseHead = manifest.base ? await readHead(parts.get(first.file)!, CHECK_HEAD_BYTES) : null;
+  return multipartInput(loc.blob.name, manifest, async (file, count) => countedStream(parts.get(file)!.stream(), count), sizes, container, baseHead, o);
 }
 
 /** Inputs held in one archive: one per multi-part set, one per other RDB/AOF entry. */
@@ -146,9 +179,10 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
     }
     used.add(e.path);
     const files = loadOrder(manifest).map((f) => byPath.get(pathOf(f.file))!);
-    const size = archive.kind === 'zip' ? files.reduce((a, f) => a + (f.compressedSize ?? 0), 0) : blob.size === null ? null : blob.size * files.length;
+    // A zip entry's pass reads its compressed bytes; a tar entry's pass reads the tar up to it (counted as the whole tar).
+    const sizes = files.map((f) => (archive.kind === 'zip' ? (f.compressedSize ?? 0) : blob.size));
     const base = manifest.base ? files[0]!.head : null;
-    out.push(multipartInput(`${blob.name}!${dir || e.path}`, manifest, async (file, count) => archive.open(byPath.get(pathOf(file))!.path, count), size, archive.kind, base, o));
+    out.push(multipartInput(`${blob.name}!${dir || e.path}`, manifest, async (file, count) => archive.open(byPath.get(pathOf(file))!.path, count), sizes, archive.kind, base, o));
   }
   for (const e of archive.entries) {
     if (used.has(e.path) || (e.format !== 'rdb' && e.format !== 'aof')) continue;
@@ -156,11 +190,12 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
     const m = meterOf();
     const name = `${blob.name}!${e.path}`;
     const format = e.format;
+    const passes = passesOf(e.head, o);
     out.push({
       name,
-      size: archive.kind === 'zip' ? e.compressedSize : blob.size,
+      size: times(archive.kind === 'zip' ? e.compressedSize : blob.size, passes),
       format: { kind: format, container: archive.kind, rdb: rdbHeader(e.head) },
-      records: () => recordsOf(archive.open(e.path, m.add), name, o, e.size),
+      records: () => recordsOf(() => archive.open(e.path, m.add), name, o, e.size, passes),
       bytesRead: () => m.n,
     });
   }
@@ -212,6 +247,39 @@ async function gunzipHead(blob: Blob, limits: ArchiveLimits): Promise<Buffer> {
   return Buffer.concat(parts).subarray(0, SNIFF_BYTES);
 }
 
+/**
+ * A plain `.gz` holding an RDB or AOF. Pulling records first expands the whole stream once through
+ * its ExpansionGuard, output dropped as it flows (a bomb past the limits, a truncated stream, a bad
+ * CRC or length trailer, or garbage after it fails here, typed and naming the file, before any
+ * record); an AOF is checked (aof/aof-check.ts) on the way through the same pass. The records come
+ * from a second pass. Both passes count compressed bytes, so `size` is twice the file's.
+ */
+function gzInput(blob: Blob, inner: 'rdb' | 'aof', innerHead: Buffer, limits: ArchiveLimits, o: ReadOptions): SourceInput {
+  const m = meterOf();
+  const expand = (): AsyncGenerator<Buffer> => gunzipBlob(blob, new ExpansionGuard(limits, blob.name), m.add);
+  return {
+    name: blob.name,
+    size: times(blob.size, 2),
+    format: { kind: inner, container: 'gz', rdb: rdbHeader(innerHead) },
+    async *records() {
+      const stream = expand();
+      try {
+        const src = new ByteSource(stream, { name: blob.name });
+        await checkAof(src, aofOptions(o, null));
+        // Whatever the check did not need (all of a plain RDB but its head) is expanded and dropped.
+        while (await src.more()) {
+          src.skip(src.available);
+          src.commit();
+        }
+      } finally {
+        await stream.return(undefined);
+      }
+      yield* recordsOf(expand, blob.name, o, null, 1);
+    },
+    bytesRead: () => m.n,
+  };
+}
+
 /** Inputs from one located blob, by its content. */
 export async function inputsFromBlob(loc: Located, o: ReadOptions): Promise<SourceInput[]> {
   const blob = loc.blob;
@@ -234,16 +302,7 @@ export async function inputsFromBlob(loc: Located, o: ReadOptions): Promise<Sour
       if (inner === 'tar') return [await tarInput(blob, true, limits, o)];
       if (isArchiveFormat(inner)) throw new FerryError('ARCHIVE_HOSTILE', `gzip holds another archive (${inner}); nested archives are refused`, { file: blob.name });
       if (inner !== 'rdb' && inner !== 'aof') throw unknownFormat(blob.name, inner);
-      const m = meterOf();
-      return [
-        {
-          name: blob.name,
-          size: blob.size,
-          format: { kind: inner, container: 'gz', rdb: rdbHeader(innerHead) },
-          records: () => recordsOf(gunzipBlob(blob, new ExpansionGuard(limits, blob.name), m.add), blob.name, o, null),
-          bytesRead: () => m.n,
-        },
-      ];
+      return [gzInput(blob, inner, innerHead, limits, o)];
     }
     default:
       throw unknownFormat(blob.name, format);

@@ -4,7 +4,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, readdir, cp, truncate, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,6 +15,8 @@ import { importRecords } from '../../src/pipeline/import.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
 import { makeAofFixture, type AofFixture } from './aof-fixture.js';
 import { zipBuffer, tarGzBuffer, patchAll, writeTo, type BuildEntry } from '../unit/archive-build.js';
+import { rdb as rdbBytes, str } from '../helpers/rdb-builder.js';
+import { loadOrder, parseManifest } from '../../src/aof/manifest.js';
 
 let target: RedisServer;
 let fx: AofFixture;
@@ -83,4 +86,74 @@ test('hostile archives fail typed and write nothing', async () => {
   const cut = await writeTo(join(dir, 'cut.tgz'), t.subarray(0, t.length - 200));
   await assert.rejects((async () => importRecords(await openInputs(cut), { target: target.url }))(), (e: unknown) => isFerryError(e, 'ARCHIVE_CORRUPT'));
   assert.equal(await c.dbsize(), 0);
+});
+
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+
+/** `ferry import` as a user runs it. */
+function ferryImport(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', MAIN, 'import', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+/** Many distinct keys (values that do not compress away), so a cut stream still holds thousands of whole records. */
+function manyKeys(n: number): { rdb: Buffer; aof: Buffer } {
+  const entries: Buffer[] = [Buffer.from([0xfe, 0x00])];
+  const cmds: Buffer[] = [];
+  let x = 11;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    const k = `k:${i}`;
+    const v = x.toString(36).repeat(4);
+    entries.push(Buffer.from([0]), str(k), str(v));
+    cmds.push(Buffer.from(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`));
+  }
+  return { rdb: rdbBytes('REDIS0009', entries), aof: Buffer.concat(cmds) };
+}
+
+test('ferry import of a truncated .gz RDB or a truncated AOF fails typed and writes nothing', async () => {
+  const c = target.client();
+  await c.flushall();
+  const { rdb: big, aof } = manyKeys(20_000);
+  const gz = gzipSync(big);
+  const cases: [string, string][] = [
+    [await writeTo(join(dir, 'cut.rdb.gz'), gz.subarray(0, Math.floor(gz.length * 0.6))), 'ARCHIVE_CORRUPT'],
+    [await writeTo(join(dir, 'cut.aof'), Buffer.concat([aof, Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab')])), 'AOF_TRUNCATED'],
+    [await writeTo(join(dir, 'multi.aof.gz'), gzipSync(Buffer.concat([aof, Buffer.from('*1\r\n$5\r\nMULTI\r\n'), aof.subarray(0, 200)]))), 'AOF_TRUNCATED'],
+  ];
+  for (const [file, code] of cases) {
+    const r = await ferryImport(file, '--target', target.url);
+    assert.notEqual(r.code, 0, file);
+    assert.match(r.stderr, new RegExp(code), file);
+    assert.ok(r.stderr.includes(file), `${file}: the error names the file: ${r.stderr}`);
+    assert.equal(await c.dbsize(), 0, `${file}: nothing written`);
+  }
+  // The same files whole import every key (the checks cost a pass, not the data).
+  const whole = await writeTo(join(dir, 'whole.rdb.gz'), gz);
+  const r = await ferryImport(whole, '--target', target.url);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await c.dbsize(), 20_000);
+});
+
+test('a multi-part AOF written by redis-server with its last incr file cut: AOF_TRUNCATED, nothing written (pipeline)', async () => {
+  const c = target.client();
+  await c.flushall();
+  const copy = join(dir, 'cut-appendonlydir');
+  await cp(fx.dir, copy, { recursive: true });
+  const manifestName = (await readdir(copy)).find((n) => n.endsWith('.manifest'))!;
+  const files = loadOrder(parseManifest(await readFile(join(copy, manifestName), 'utf8')));
+  const last = join(copy, files[files.length - 1]!.file);
+  await truncate(last, (await stat(last)).size - 5);
+  await assert.rejects(
+    (async () => importRecords(await openInputs(copy), { target: target.url }))(),
+    (e: unknown) => isFerryError(e, 'AOF_TRUNCATED') && String(e.context.file).endsWith(files[files.length - 1]!.file) && typeof e.context.offset === 'number',
+  );
+  assert.equal(await c.dbsize(), 0);
+  // With --aof-truncated load the same set imports, less its cut tail.
+  await importRecords(await openInputs(copy, { aofTruncated: 'load' }), { target: target.url });
+  assert.ok((await c.dbsize()) > 0);
 });

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openInputs } from '../../src/source/index.js';
+import type { SourceInput } from '../../src/source/inputs.js';
+import type { ReadOptions } from '../../src/source/inputs.js';
+import type { AofNotice } from '../../src/aof/aof-reader.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
 import type { ErrorCode } from '../../src/errors/catalogue.js';
 import { CORPUS } from '../helpers/redis-server.js';
@@ -98,13 +101,141 @@ test('bombs: expansion ratio and total size limits, declared (zip) and counted a
   await rejectsWith(await writeTo(join(dir, 'bomb.zip'), await zipBuffer([{ name: 'dump.rdb', data: rdb }, { name: 'z', data: zeros }])), 'ARCHIVE_HOSTILE', /zip bomb/, limits);
   await rejectsWith(await writeTo(join(dir, 'bomb.tgz'), await tarGzBuffer([{ name: 'dump.rdb', data: rdb }, { name: 'z', data: zeros }])), 'ARCHIVE_HOSTILE', /zip bomb/, limits);
   await rejectsWith(await writeTo(join(dir, 'big.tgz'), await tarGzBuffer([{ name: 'z', data: zeros }])), 'ARCHIVE_HOSTILE', /limit of 1000000 bytes/, { maxTotalBytes: 1_000_000 });
-  // A plain .gz is refused while its records are read: the guard stops the stream at the limit.
-  const gz = await openInputs(await writeTo(join(dir, 'bomb.gz'), gzipSync(Buffer.concat(Array.from({ length: 200_000 }, () => aof)))), { archiveLimits: limits });
-  await assert.rejects(async () => {
-    for await (const _ of gz[0]!.records()) {
-      /* read until the guard stops it */
+  // A plain .gz is expanded whole before its first record: the guard stops that pass at the limit.
+  const bombPath = await writeTo(join(dir, 'bomb.gz'), gzipSync(Buffer.concat(Array.from({ length: 200_000 }, () => aof))));
+  const gz = await openInputs(bombPath, { archiveLimits: limits });
+  const r = await pull(gz[0]!);
+  assert.ok(isFerryError(r.error, 'ARCHIVE_HOSTILE') && /zip bomb/.test(r.error.message) && r.error.context.file === bombPath, String(r.error));
+  assert.equal(r.records, 0, 'no record before the bomb is found');
+});
+
+/** Pulls an input's records until the end or an error: how many came out first, and the error. */
+async function pull(input: SourceInput): Promise<{ records: number; error: unknown }> {
+  let records = 0;
+  try {
+    for await (const b of input.records()) records += b.length;
+    return { records, error: null };
+  } catch (error) {
+    return { records, error };
+  }
+}
+
+/** Many distinct SETs that compress like real data (so a cut .gz still expands to thousands of them). */
+function manySets(n: number): Buffer {
+  const parts: Buffer[] = [];
+  let x = 7;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    const k = `key:${i}`;
+    const v = x.toString(36).repeat(3);
+    parts.push(Buffer.from(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`));
+  }
+  return Buffer.concat(parts);
+}
+
+test('a plain .gz that is truncated, has a bad CRC or length trailer, or garbage after it fails typed before any record', async () => {
+  const body = manySets(20_000);
+  const gz = gzipSync(body);
+  const crc = Buffer.from(gz);
+  crc[crc.length - 6]! ^= 0xff;
+  const isize = Buffer.from(gz);
+  isize[isize.length - 2]! ^= 0xff;
+  const cases: [string, Buffer, RegExp][] = [
+    ['cut.aof.gz', gz.subarray(0, Math.floor(gz.length * 0.6)), /unexpected end of file.*truncated/],
+    ['cut-trailer.aof.gz', gz.subarray(0, gz.length - 3), /truncated/],
+    ['crc.aof.gz', crc, /incorrect data check/],
+    ['isize.aof.gz', isize, /incorrect length check/],
+    ['garbage.aof.gz', Buffer.concat([gz, Buffer.from('not gzip at all')]), /damaged/],
+  ];
+  for (const [name, data, pattern] of cases) {
+    const path = await writeTo(join(dir, name), data);
+    const [input] = await openInputs(path);
+    assert.equal(input!.format.container, 'gz');
+    const r = await pull(input!);
+    assert.ok(isFerryError(r.error, 'ARCHIVE_CORRUPT'), `${name}: ${String(r.error)}`);
+    assert.match(r.error.message, pattern, name);
+    assert.equal(r.error.context.file, path, name);
+    assert.equal(r.records, 0, `${name}: no record before the damage is found`);
+  }
+  // The same for an RDB in a .gz (the expanding pass does not depend on what the .gz holds).
+  const rdbGz = gzipSync(await readFile(join(CORPUS, 'rdb-tools', 'dictionary.rdb')));
+  const cutRdb = await writeTo(join(dir, 'cut.rdb.gz'), rdbGz.subarray(0, Math.floor(rdbGz.length * 0.6)));
+  const r = await pull((await openInputs(cutRdb))[0]!);
+  assert.ok(isFerryError(r.error, 'ARCHIVE_CORRUPT') && r.error.context.file === cutRdb, String(r.error));
+  assert.equal(r.records, 0);
+  // A whole .gz reads both passes: size and bytesRead are twice the file.
+  const ok = await writeTo(join(dir, 'ok.aof.gz'), gz);
+  const [input] = await openInputs(ok);
+  const whole = await pull(input!);
+  assert.deepEqual([whole.error, whole.records], [null, 20_000]);
+  assert.equal(input!.size, 2 * gz.length);
+  assert.equal(input!.bytesRead(), 2 * gz.length);
+});
+
+test('an AOF with a truncated tail, a dangling MULTI or a refused command writes nothing: bare, .gz, .zip, .tar.gz', async () => {
+  const body = manySets(5_000);
+  const bad: [string, Buffer, 'AOF_TRUNCATED' | 'AOF_COMMAND_REFUSED', RegExp][] = [
+    ['cut', Buffer.concat([body, Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk')]), 'AOF_TRUNCATED', /ends inside a command/],
+    ['multi', Buffer.concat([body, Buffer.from('*1\r\n$5\r\nMULTI\r\n'), manySets(2)]), 'AOF_TRUNCATED', /inside the MULTI block/],
+    ['flush', Buffer.concat([body, Buffer.from('*1\r\n$8\r\nFLUSHALL\r\n'), manySets(2)]), 'AOF_COMMAND_REFUSED', /FLUSHALL/],
+  ];
+  for (const [tag, data, code, pattern] of bad) {
+    const forms: [string, string][] = [
+      [await writeTo(join(dir, `${tag}.aof`), data), ''],
+      [await writeTo(join(dir, `${tag}.aof.gz`), gzipSync(data)), ''],
+      [await writeTo(join(dir, `${tag}.zip`), await zipBuffer([{ name: 'x/a.aof', data }])), '!x/a.aof'],
+      [await writeTo(join(dir, `${tag}.tgz`), await tarGzBuffer([{ name: 'x/a.aof', data }])), '!x/a.aof'],
+    ];
+    for (const [path, inner] of forms) {
+      const [input] = await openInputs(path);
+      const r = await pull(input!);
+      assert.ok(isFerryError(r.error, code), `${path}: ${String(r.error)}`);
+      assert.match(r.error.message, pattern);
+      assert.equal(r.error.context.file, path + inner);
+      assert.equal(r.error.context.offset, body.length, path);
+      assert.equal(r.records, 0, `${path}: no record before the error`);
     }
-  }, (e: unknown) => isFerryError(e, 'ARCHIVE_HOSTILE'));
+    // Tolerated, the same AOF is read as before: everything up to the tail or refused command, and a notice.
+    const notices: AofNotice[] = [];
+    const lenient: ReadOptions = { aofTruncated: 'load', aofRefused: 'skip', onNotice: (n) => notices.push(n) };
+    const [input] = await openInputs(join(dir, `${tag}.aof`), lenient);
+    const r = await pull(input!);
+    assert.equal(r.error, null, String(r.error));
+    assert.equal(r.records, tag === 'flush' ? 5_002 : 5_000);
+    assert.equal(notices.length, 1);
+    assert.equal(input!.size, data.length, 'no checking pass when both are tolerated');
+    assert.equal(input!.bytesRead(), data.length);
+  }
+  // Truncation tolerated but refusals not: the check still runs (and accepts the tail).
+  const [loadOnly] = await openInputs(join(dir, 'flush.aof'), { aofTruncated: 'load' });
+  assert.equal((await pull(loadOnly!)).records, 0);
+  const [cutLoad] = await openInputs(join(dir, 'cut.aof'), { aofTruncated: 'load' });
+  assert.deepEqual(await pull(cutLoad!), { records: 5_000, error: null });
+});
+
+test('the checking pass is counted: a whole AOF reads twice (size and bytesRead), a plain RDB once', async () => {
+  const data = manySets(1_000);
+  const [a] = await openInputs(await writeTo(join(dir, 'whole.aof'), data));
+  assert.deepEqual(await pull(a!), { records: 1_000, error: null });
+  assert.equal(a!.size, 2 * data.length);
+  assert.equal(a!.bytesRead(), 2 * data.length);
+  const [z] = await openInputs(await writeTo(join(dir, 'whole.zip'), await zipBuffer([{ name: 'a.aof', data }])));
+  assert.equal((await pull(z!)).records, 1_000);
+  assert.equal(z!.bytesRead(), z!.size);
+  const [r] = await openInputs(await writeTo(join(dir, 'plain.rdb'), rdb));
+  assert.equal((await pull(r!)).error, null);
+  assert.equal(r!.size, rdb.length);
+  assert.equal(r!.bytesRead(), rdb.length);
+  const preamble = await readFile(join(CORPUS, 'redis-tests', 'rdb-preamble.aof'));
+  const [p] = await openInputs(await writeTo(join(dir, 'preamble.aof'), preamble));
+  assert.equal((await pull(p!)).error, null);
+  assert.equal(p!.size, 2 * preamble.length);
+  assert.equal(p!.bytesRead(), 2 * preamble.length);
+  // A preamble AOF whose RESP tail is cut writes none of its RDB part either.
+  const [pc] = await openInputs(await writeTo(join(dir, 'preamble-cut.aof'), preamble.subarray(0, preamble.length - 3)));
+  const cut = await pull(pc!);
+  assert.ok(isFerryError(cut.error, 'AOF_TRUNCATED'), String(cut.error));
+  assert.equal(cut.records, 0);
 });
 
 test('entries past the ratio floor that compress normally are read whole (zip, tar.gz, gz)', async () => {

@@ -32,10 +32,18 @@ export function meter(guard: ExpansionGuard): Transform {
   });
 }
 
+/** What zlib's error codes mean for a backup (by code, never by message text). */
+const ZLIB_MEANING: Record<string, string> = {
+  Z_BUF_ERROR: 'the compressed stream ends early (truncated)',
+  Z_DATA_ERROR: 'the compressed data, its checksum/length trailer, or bytes after it are damaged',
+};
+
 export function archiveError(name: string, what: string, err: unknown): FerryError {
   if (err instanceof FerryError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return new FerryError('ARCHIVE_CORRUPT', `cannot read ${what}: ${msg}`, { file: name }, { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  const meaning = typeof code === 'string' && ZLIB_MEANING[code] ? ` (${ZLIB_MEANING[code]})` : '';
+  return new FerryError('ARCHIVE_CORRUPT', `cannot read ${what}: ${msg}${meaning}`, { file: name }, { cause: err });
 }
 
 /** The expanded bytes of a gzip blob. */
