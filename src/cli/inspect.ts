@@ -28,6 +28,8 @@ export function register(program: Command): void {
         buckets: config.buckets,
         dataRoot: config.dataDir,
         checksum: o.ignoreChecksum ? 'ignore' : 'verify',
+        // Inspect writes nothing, so the checking passes an import needs would only read files twice.
+        precheck: false,
         onNotice: (n) => notices.push(`${n.message} (offset ${n.offset})`),
       });
       for (const input of inputs) {

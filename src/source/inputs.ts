@@ -36,6 +36,11 @@ export interface ReadOptions {
   onNotice?: (n: AofNotice) => void;
   checksum?: 'verify' | 'ignore';
   inlineLimit?: number;
+  /**
+   * Checking passes before the first record (AOF framing, whole .gz expansion), so a bad file writes
+   * nothing. Default true; false reads each file once, for readers that write nothing (inspect).
+   */
+  precheck?: boolean;
 }
 
 export interface FormatInfo {
@@ -59,6 +64,7 @@ function aofOptions(o: ReadOptions, size: number | null): AofReadOptions {
 
 /** How many times a file starting with `head` is read: twice when it gets the AOF checking pass. */
 function passesOf(head: Buffer, o: ReadOptions): number {
+  if (o.precheck === false) return 1;
   return checkedFile(head, { truncated: o.aofTruncated, refused: o.aofRefused }) ? 2 : 1;
 }
 
@@ -126,7 +132,7 @@ export function multipartInput(
   const m = meterOf();
   // With a checking pass every file is read twice, but for a plain RDB base (one not marked as an AOF
   // base), of which the check reads only the first chunk (left out here: progress may pass the size by it).
-  const check = checkWanted({ truncated: o.aofTruncated, refused: o.aofRefused });
+  const check = o.precheck !== false && checkWanted({ truncated: o.aofTruncated, refused: o.aofRefused });
   const passes = sizes.map((_, i) => (!check ? 1 : i === 0 && baseHead ? passesOf(baseHead, o) : 2));
   const size = sizes.every((s) => s !== null) ? sizes.reduce<number>((a, s, i) => a + s! * passes[i]!, 0) : null;
   return {
@@ -257,6 +263,15 @@ async function gunzipHead(blob: Blob, limits: ArchiveLimits): Promise<Buffer> {
 function gzInput(blob: Blob, inner: 'rdb' | 'aof', innerHead: Buffer, limits: ArchiveLimits, o: ReadOptions): SourceInput {
   const m = meterOf();
   const expand = (): AsyncGenerator<Buffer> => gunzipBlob(blob, new ExpansionGuard(limits, blob.name), m.add);
+  if (o.precheck === false) {
+    return {
+      name: blob.name,
+      size: blob.size,
+      format: { kind: inner, container: 'gz', rdb: rdbHeader(innerHead) },
+      records: () => recordsOf(expand, blob.name, o, null, 1),
+      bytesRead: () => m.n,
+    };
+  }
   return {
     name: blob.name,
     size: times(blob.size, 2),

@@ -57,7 +57,7 @@ export class ImportEngine implements TaskEngine {
     );
     for (const input of inputs) {
       const f = peekFormat(input);
-      hooks.log('info', 'INPUT', `${input.name}: ${f.kind} in ${f.container}${f.rdb ? `, ${f.rdb.magic} RDB ${f.rdb.version}` : ''}${input.size !== null ? `, ${input.size} bytes` : ''}`);
+      hooks.log('info', 'INPUT', `${input.name}: ${f.kind} in ${f.container}${f.rdb ? `, ${f.rdb.magic} RDB ${f.rdb.version}` : ''}${input.size !== null ? `, ${input.size} bytes to read (checking passes included)` : ''}`);
     }
     const opts: ImportOptions = {
       target: plan.target,
