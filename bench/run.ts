@@ -10,7 +10,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -45,6 +45,9 @@ function parseArgs(argv: string[]): { filters: string[]; opts: RunOptions } {
 
 async function main(): Promise<void> {
   const { filters, opts } = parseArgs(process.argv.slice(2));
+  // Benches that run the CLI as users do (./bin/ferry loads dist/) must measure the current code.
+  const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  if (build.status !== 0) throw new Error('tsc failed: the benches need a current dist/');
   const files = readdirSync(BENCH_DIR).filter((f) => f.endsWith('.bench.ts')).sort();
   const figures: Figure[] = [];
   const skips: Skip[] = [];
