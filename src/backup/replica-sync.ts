@@ -13,6 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostPort, TargetSpec } from '../writer/target-spec.js';
+import { explainTlsFailure, tlsConnectOptions, tlsRefusal } from '../writer/tls.js';
 
 export const EOF_MARK_LEN = 40;
 /** Longest status line accepted during the handshake (a real one is under 100 bytes). */
@@ -20,8 +21,8 @@ const MAX_LINE = 64 * 1024;
 
 export interface ReplicaSyncOptions {
   addr: HostPort;
-  /** Credentials and TLS, as for a target (`password`, `username` for ACL users, `tls`). */
-  auth: Pick<TargetSpec, 'password' | 'username' | 'tls' | 'connectTimeoutMs'>;
+  /** Credentials and TLS, as for a target (`password`, `username` for ACL users, `tls` and its `tlsOptions`). */
+  auth: Pick<TargetSpec, 'password' | 'username' | 'tls' | 'tlsOptions' | 'connectTimeoutMs'>;
   signal?: AbortSignal;
   /** A silent socket for this long fails the sync (the master sends `\n` every second while it forks). Default 60 s. */
   idleTimeoutMs?: number;
@@ -116,12 +117,11 @@ class SocketReader {
 function connect(addr: HostPort, o: ReplicaSyncOptions['auth']): Promise<net.Socket> {
   const timeout = o.connectTimeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const opts = { host: addr.host, port: addr.port };
-    const sock = o.tls ? tls.connect({ ...opts, servername: net.isIP(addr.host) ? undefined : addr.host }) : net.connect(opts);
+    const sock = o.tls ? tls.connect(tlsConnectOptions(addr, o.tlsOptions)) : net.connect({ host: addr.host, port: addr.port });
     const fail = (err: Error): void => {
       clearTimeout(timer);
       sock.destroy();
-      reject(new FerryError('TARGET_UNREACHABLE', `cannot connect to source ${addr.host}:${addr.port}: ${err.message}`, { field: 'source' }));
+      reject(new FerryError('TARGET_UNREACHABLE', `cannot connect to source ${addr.host}:${addr.port}: ${explainTlsFailure(err) ?? err.message}`, { field: 'source' }, { cause: err }));
     };
     const timer = setTimeout(() => fail(new Error(`no connection after ${timeout} ms`)), timeout);
     sock.once('error', fail);
@@ -213,7 +213,9 @@ export async function openReplicaSync(o: ReplicaSyncOptions): Promise<SyncSessio
     return { replId, replOffset, form, size, payload, close };
   } catch (err) {
     close();
-    throw err instanceof FerryError ? err : rd.lost(err as Error);
+    const e = err instanceof FerryError ? err : rd.lost(err as Error);
+    // TLS 1.3: a refused client certificate arrives after the handshake, while AUTH/REPLCONF wait.
+    throw (o.auth.tls && e.code === 'REPLICATION_LOST' && tlsRefusal(o.addr, e.cause ?? null, { what: 'source', clientCert: !!o.auth.tlsOptions?.cert })) || e;
   }
 }
 

@@ -25,7 +25,7 @@ export interface SnapshotProgress {
 
 export interface SnapshotOptions {
   addr: HostPort;
-  auth: Pick<TargetSpec, 'password' | 'username' | 'tls' | 'connectTimeoutMs'>;
+  auth: Pick<TargetSpec, 'password' | 'username' | 'tls' | 'tlsOptions' | 'connectTimeoutMs'>;
   sink: BackupSink;
   format: BackupFormat;
   signal?: AbortSignal;
@@ -52,6 +52,7 @@ export function replicaAuth(spec: TargetSpec): SnapshotOptions['auth'] {
     ...(spec.password !== undefined ? { password: spec.password } : {}),
     ...(spec.username !== undefined ? { username: spec.username } : {}),
     ...(spec.tls ? { tls: true } : {}),
+    ...(spec.tls && spec.tlsOptions ? { tlsOptions: spec.tlsOptions } : {}),
     ...(spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: spec.connectTimeoutMs } : {}),
   };
 }

@@ -9,6 +9,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { Outbox, RespEncoder, type Arg } from '../resp/encoder.js';
 import { RespDecoder, ReplyError, type Reply } from '../resp/decoder.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
+import { explainTlsFailure, tlsConnectOptions, tlsRefusal } from './tls.js';
 
 /** What was sent and is waiting for its reply. `onReply` runs in reply order. */
 export interface Sent {
@@ -78,9 +79,13 @@ export class Connection {
         const r = await c.call(['SELECT', db]);
         if (r instanceof ReplyError) throw new FerryError('TARGET_DB_UNSUPPORTED', `target refused SELECT ${db}: ${r.message}`, { field: 'db' });
       }
+      // TLS 1.3 servers refuse a client certificate only after the handshake: one round trip makes
+      // that refusal this connection's failure, not a later command's (any reply will do).
+      if (spec.tls && !db && spec.password === undefined && spec.username === undefined) await c.call(['PING']);
     } catch (err) {
       c.destroy();
-      throw err;
+      const lost = err instanceof FerryError && err.code === 'TARGET_CONNECTION_LOST';
+      throw (spec.tls && lost && tlsRefusal(addr, c.closeError, { clientCert: !!spec.tlsOptions?.cert })) || err;
     }
     return c;
   }
@@ -178,14 +183,19 @@ export class Connection {
 function connectSocket(addr: HostPort, spec: TargetSpec): Promise<net.Socket> {
   const timeout = spec.connectTimeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const opts = { host: addr.host, port: addr.port };
-    const sock = spec.tls ? tls.connect({ ...opts, servername: net.isIP(addr.host) ? undefined : addr.host }) : net.connect(opts);
+    const sock = spec.tls ? tls.connect(tlsConnectOptions(addr, spec.tlsOptions)) : net.connect({ host: addr.host, port: addr.port });
+    let tcpUp = false;
+    sock.once('connect', () => (tcpUp = true));
     const fail = (err: Error): void => {
       clearTimeout(timer);
       sock.destroy();
-      reject(new FerryError('TARGET_UNREACHABLE', `cannot connect to ${addr.host}:${addr.port}: ${err.message}`, { field: 'target' }));
+      reject(new FerryError('TARGET_UNREACHABLE', `cannot connect to ${addr.host}:${addr.port}: ${explainTlsFailure(err) ?? err.message}`, { field: 'target' }, { cause: err }));
     };
-    const timer = setTimeout(() => fail(new Error(`no connection after ${timeout} ms`)), timeout);
+    const timer = setTimeout(() => {
+      // A plaintext port never answers a TLS ClientHello: say so instead of a bare timeout.
+      const why = spec.tls && tcpUp ? `no TLS handshake after ${timeout} ms: is ${addr.port} a TLS port? (a cluster announces its TLS ports with tls-cluster yes)` : `no connection after ${timeout} ms`;
+      fail(new Error(why));
+    }, timeout);
     sock.once('error', fail);
     sock.once(spec.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);

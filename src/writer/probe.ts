@@ -156,7 +156,11 @@ export async function readTargetInfo(c: Connection): Promise<TargetInfo> {
   };
 }
 
-/** CLUSTER SLOTS -> validated ranges (every value read off the wire is checked). */
+/**
+ * CLUSTER SLOTS -> validated ranges (every value read off the wire is checked). Redis 7 answers with
+ * the ports for the kind of connection asking (TLS ports to a TLS client, with tls-cluster yes), as
+ * it does in MOVED/ASK: the map is always read over a connection made like the writers' (same spec).
+ */
 export async function readClusterSlots(c: Connection): Promise<SlotRange[]> {
   const r: Reply = await c.call(['CLUSTER', 'SLOTS']);
   if (r instanceof ReplyError) throw new FerryError('TARGET_CLUSTER', `CLUSTER SLOTS failed on ${c.addr.host}:${c.addr.port}: ${r.message}`);
@@ -196,7 +200,12 @@ export async function probeTarget(spec: TargetSpec): Promise<TargetInfo> {
         throw new FerryError('TARGET_CLUSTER', `cluster at ${addr.host}:${addr.port} has no slots assigned`);
       }
       return info;
-    } catch (err) {
+    } catch (e) {
+      let err = e;
+      // A TLS port drops a plaintext client at its first bytes: say what that likely means.
+      if (!spec.tls && err instanceof FerryError && err.code === 'TARGET_CONNECTION_LOST') {
+        err = new FerryError('TARGET_UNREACHABLE', `${err.message}; if ${addr.port} is a TLS port (tls-port), use rediss://`, { field: 'target' }, { cause: err });
+      }
       lastErr = err;
       if (err instanceof FerryError && err.code !== 'TARGET_UNREACHABLE') throw err;
     } finally {

@@ -9,12 +9,31 @@ export interface HostPort {
   port: number;
 }
 
+/**
+ * TLS settings of a `rediss://` target, already read from their files (src/writer/tls.ts checks
+ * them): every connection to the target (probe, node writers, cluster refreshes and redirections,
+ * reconnects, replication) uses them.
+ */
+export interface TargetTls {
+  /** PEM CA certificates trusted instead of Node's default store (`--tls-ca`). */
+  ca?: Buffer;
+  /** PEM client certificate (chain) and its private key, for servers with `tls-auth-clients`. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Name sent as SNI and verified against the certificate, instead of the address's host. */
+  servername?: string;
+  /** Skip certificate verification (`--tls-insecure`). */
+  insecure?: boolean;
+}
+
 export interface TargetSpec {
   /** Seed addresses; for a cluster any reachable node is enough, the rest is discovered. */
   addrs: HostPort[];
   username?: string;
   password?: string;
   tls?: boolean;
+  /** With `tls`: CA, client certificate, server name, verification. */
+  tlsOptions?: TargetTls;
   /** Default db for standalone targets (URL path `/N`). */
   db?: number;
   /** Per-connection connect timeout. */
@@ -45,10 +64,11 @@ export function parseTargetUrl(url: string): TargetSpec {
   return spec;
 }
 
-/** The API's instance registry form: `addrs` "h:p,h:p", optional password / user / tls. */
-export function targetFromInstance(inst: { addrs: string; password?: string | null; username?: string | null; tls?: boolean; db?: number | string | null }): TargetSpec {
+/** The API's instance registry form: `addrs` "h:p,h:p", optional password / user / tls (and its files, read at start-up). */
+export function targetFromInstance(inst: { addrs: string; password?: string | null; username?: string | null; tls?: boolean; tlsOptions?: TargetTls; db?: number | string | null }): TargetSpec {
   const addrs = parseAddrs(inst.addrs);
   const spec: TargetSpec = { addrs, tls: inst.tls ?? false };
+  if (inst.tls && inst.tlsOptions) spec.tlsOptions = inst.tlsOptions;
   if (inst.password) spec.password = inst.password;
   if (inst.username) spec.username = inst.username;
   if (inst.db !== undefined && inst.db !== null && inst.db !== '') {
