@@ -15,6 +15,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { BucketConfig } from '../source/bucket-config.js';
 import { parseS3Url } from '../source/resolve.js';
 import { parseTargetUrl } from '../writer/target-spec.js';
+import { addTlsOptions, withCliTls } from './tls-options.js';
 
 interface BackupCliOptions {
   source: string;
@@ -25,17 +26,17 @@ interface BackupCliOptions {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('backup')
     .description('back up a live Redis (standalone or cluster) by replication into a file or an s3:// object')
     .requiredOption('-s, --source <url>', 'redis://[user:password@]host:port or rediss://... (TLS); the user needs PSYNC/SYNC rights')
     .requiredOption('-o, --out <file>', 'output file, or s3://bucket/key; for a cluster a folder or s3://bucket/prefix/ (one file per master)')
     .option('-f, --format <format>', 'rdb (the snapshot as is) or aof (RESTORE commands)', 'rdb')
     .option('--json', 'print the result as one JSON line on stdout')
-    .option('--config <file>', 'configuration file naming buckets for s3:// outputs (default: FERRY_CONFIG or ./ferry.yaml; AWS_* env otherwise)')
-    .action(async (o: BackupCliOptions) => {
-      await runBackupCli(o);
-    });
+    .option('--config <file>', 'configuration file naming buckets for s3:// outputs (default: FERRY_CONFIG or ./ferry.yaml; AWS_* env otherwise)');
+  addTlsOptions(cmd).action(async (o: BackupCliOptions, c: Command) => {
+    await runBackupCli(o, c);
+  });
 }
 
 function s3Bucket(name: string, configPath: string | undefined): BucketConfig {
@@ -47,10 +48,10 @@ function s3Bucket(name: string, configPath: string | undefined): BucketConfig {
   throw new FerryError('BAD_ARGUMENT', `bucket ${name} is not configured (no buckets entry in the configuration, no AWS_* environment)`, { field: 'out' });
 }
 
-async function runBackupCli(o: BackupCliOptions): Promise<void> {
+async function runBackupCli(o: BackupCliOptions, cmd: Command): Promise<void> {
   if (o.format !== 'rdb' && o.format !== 'aof') throw new FerryError('BAD_ARGUMENT', `--format takes rdb or aof, not ${o.format}`, { field: 'format' });
   const format = o.format as BackupFormat;
-  const spec = parseTargetUrl(o.source);
+  const spec = withCliTls(parseTargetUrl(o.source), cmd, (m) => process.stderr.write(`ferry backup: warning: ${m}\n`));
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);

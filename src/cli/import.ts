@@ -11,6 +11,8 @@ import { openInputs } from '../source/index.js';
 import { importRecords, parseDbMap } from '../pipeline/import.js';
 import type { ConflictPolicy, ImportMode, ImportProgress, ImportSummary, OnErrorPolicy } from '../pipeline/types.js';
 import { IMPORT_INLINE_LIMIT } from '../pipeline/inline-limit.js';
+import { parseTargetUrl } from '../writer/target-spec.js';
+import { addTlsOptions, withCliTls } from './tls-options.js';
 
 interface ImportCliOptions {
   target: string;
@@ -27,7 +29,7 @@ interface ImportCliOptions {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('import')
     .description('import Redis backups (RDB, AOF, archives, s3:// objects) into a live Redis or Redis Cluster')
     .argument('<source...>', 'backup files, AOF directories, archives or s3://bucket/key URLs, imported in order')
@@ -41,14 +43,14 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as one JSON line on stdout')
     .option('--aof-truncated <policy>', 'AOF ending inside a command or MULTI: error, or load (drop the tail and report it, like aof-load-truncated)', 'error')
     .option('--aof-refused <policy>', 'AOF commands an import must not replay (FLUSHALL, CONFIG...): error, or skip (report each)', 'error')
-    .option('--config <file>', 'configuration file naming buckets for s3://bucket/key (default: FERRY_CONFIG or ./ferry.yaml; AWS_* env otherwise)')
-    .action(async (sources: string[], o: ImportCliOptions) => {
-      const summary = await runImport(sources, o);
-      process.exitCode = summary.errors > 0 ? 1 : 0;
-    });
+    .option('--config <file>', 'configuration file naming buckets for s3://bucket/key (default: FERRY_CONFIG or ./ferry.yaml; AWS_* env otherwise)');
+  addTlsOptions(cmd).action(async (sources: string[], o: ImportCliOptions, c: Command) => {
+    const summary = await runImport(sources, o, c);
+    process.exitCode = summary.errors > 0 ? 1 : 0;
+  });
 }
 
-async function runImport(sources: string[], o: ImportCliOptions): Promise<ImportSummary> {
+async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): Promise<ImportSummary> {
   const targetDb = o.targetDb === undefined ? undefined : Number(o.targetDb);
   if (targetDb !== undefined && (!Number.isInteger(targetDb) || targetDb < 0)) {
     throw new FerryError('BAD_ARGUMENT', `--target-db must be a non-negative integer, got ${o.targetDb}`, { field: 'target-db' });
@@ -64,6 +66,7 @@ async function runImport(sources: string[], o: ImportCliOptions): Promise<Import
   const needsConfig = o.config !== undefined || sources.some((s) => /^(s3|obs):\/\//.test(s));
   const config = needsConfig ? (await import('../config/load.js')).loadConfig({ configPath: o.config }) : { buckets: [], dataDir: undefined };
   const progress = progressReporter();
+  const target = withCliTls(parseTargetUrl(o.target), cmd, (m) => progress.log('warn', 'TLS_INSECURE', m));
   const inputs = await openInputs(sources, {
     signal: abort.signal,
     inlineLimit: IMPORT_INLINE_LIMIT,
@@ -75,7 +78,7 @@ async function runImport(sources: string[], o: ImportCliOptions): Promise<Import
   });
   try {
     const summary = await importRecords(inputs, {
-      target: o.target,
+      target,
       mode: o.mode as ImportMode,
       conflict: o.conflict as ConflictPolicy,
       onError: o.onError as OnErrorPolicy,
