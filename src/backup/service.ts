@@ -118,7 +118,7 @@ export class BackupService {
       now,
     );
     await this.evict(projectId, inst.id);
-    const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
+    const target = targetFromInstance(inst);
     this.start('backup', projectId, id, (signal) => runBackup(this.ctx, rec, target, signal));
     return rec;
   }
@@ -207,7 +207,7 @@ export class BackupService {
     if (!backup || backup.status !== 'succeed') throw new FerryError('BACKUP_STATE', `the backup record status is err when restore this instance (${backup ? `backup is ${backup.status}` : 'no such backup of this instance'})`);
     if ((await this.d.store.runningBackups()).some((b) => b.instance_id === inst.id)) throw new FerryError('INSTANCE_BACKUPING', 'the instance is backuping.');
     const rec = await this.d.store.createRestore({ id: randomUUID(), project_id: projectId, instance_id: inst.id, backup_id: backup.id, remark, owner: this.owner }, this.now());
-    const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
+    const target = targetFromInstance(inst);
     this.start('restore', projectId, rec.id, (signal) => runRestore(this.ctx, rec, backup, target, signal));
     return rec;
   }

@@ -10,9 +10,11 @@ import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { FerryError } from '../errors/ferry-error.js';
 import { parseAddrs } from '../writer/target-spec.js';
+import { loadTargetTls } from '../writer/tls.js';
 import { isLocalBucket, parseBucketConfig, type BucketConfig } from '../source/bucket-config.js';
 import { parsePgLocation } from '../store/postgres/location.js';
-import { ConfigFileSchema, type Config, type ConfigFile } from './schema.js';
+import { ConfigFileSchema, type Config, type ConfigFile, type InstanceConfig } from './schema.js';
+import type { TargetTls } from '../writer/target-spec.js';
 
 export interface LoadOptions {
   /** Explicit --config path. */
@@ -99,7 +101,7 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
   unique(projects.flatMap((p) => p.tokens), 'projects[].tokens', bad);
   unique(projects.flatMap((p) => p.credentials.map((k) => k.ak)), 'projects[].credentials[].ak', bad);
 
-  const instances = c.instances ?? [];
+  const instances: InstanceConfig[] = c.instances ?? [];
   unique(instances.map((i) => i.id), 'instances[].id', bad);
   instances.forEach((inst, i) => {
     if (!projects.some((p) => p.id === inst.project)) bad(`instances[${i}].project`, `no project with id ${JSON.stringify(inst.project)}`);
@@ -108,6 +110,7 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
     } catch (err) {
       bad(`instances[${i}].addrs`, (err as Error).message);
     }
+    inst.tlsOptions = instanceTls(inst, i, cwd, bad);
   });
 
   const buckets = (c.buckets ?? []).map((raw, i) => {
@@ -148,6 +151,25 @@ function finish(c: ConfigFile, cwd: string, file: string | null): Config {
     },
     origin: { file, generated: false },
   };
+}
+
+/** The instance's TLS files, read and checked now (relative paths from the working directory). */
+function instanceTls(inst: InstanceConfig, i: number, cwd: string, bad: (field: string, msg: string) => never): TargetTls | undefined {
+  const set = (['tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_servername'] as const).filter((k) => inst[k] !== undefined);
+  if (!set.length) return undefined;
+  if (!inst.tls) return bad(`instances[${i}].${set[0]}`, `${set[0]} needs tls: true`);
+  const at = (k: string): string => `instances[${i}].${k}`;
+  const path = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(cwd, p));
+  try {
+    return loadTargetTls(
+      { ca: path(inst.tls_ca_file), cert: path(inst.tls_cert_file), key: path(inst.tls_key_file), servername: inst.tls_servername },
+      { ca: at('tls_ca_file'), cert: at('tls_cert_file'), key: at('tls_key_file'), servername: at('tls_servername') },
+    );
+  } catch (err) {
+    const e = err as FerryError;
+    const field = String(e.context?.field ?? at('tls'));
+    return bad(field, e.message.replace(/ \(field [^)]*\)$/, '').replace(`${field} `, ''));
+  }
 }
 
 function parseListen(s: string): { host: string; port: number } {

@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { BucketConfig } from '../source/bucket-config.js';
+import type { TargetTls } from '../writer/target-spec.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' });
 
@@ -29,6 +30,11 @@ export const InstanceSchema = Type.Object(
     password: Type.Optional(Type.String()),
     username: Type.Optional(Type.String()),
     tls: Type.Optional(Type.Boolean()),
+    /** With tls: PEM CA file to verify the server with (instead of Node's store), client certificate and key files, name to verify. */
+    tls_ca_file: Type.Optional(Type.String({ minLength: 1 })),
+    tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
+    tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    tls_servername: Type.Optional(Type.String({ minLength: 1 })),
     /** Cap on bytes of commands sent but not yet answered by this target, whichever worker imports into it. */
     max_inflight_bytes: Type.Optional(Type.Integer({ minimum: 65536 })),
     /** Files of one task importing into this target at once, over all workers (a spread task: one file per shard). */
@@ -77,7 +83,8 @@ export const ConfigFileSchema = Type.Object(
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 export type ProjectConfig = Static<typeof ProjectSchema>;
-export type InstanceConfig = Static<typeof InstanceSchema>;
+/** An instance as configured, plus its TLS files' contents (read once at start-up by the loader). */
+export type InstanceConfig = Static<typeof InstanceSchema> & { tlsOptions?: TargetTls };
 export type { BucketConfig, LocalBucketConfig, S3BucketConfig } from '../source/bucket-config.js';
 
 /** The validated, defaulted configuration the service runs with (passed in, never global). */

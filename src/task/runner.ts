@@ -519,7 +519,7 @@ export class TaskRunner {
     const bucket = this.o.buckets.find((b) => b.name === s.bucket_name);
     if (!bucket) throw new FerryError('BAD_ARGUMENT', `bucket ${JSON.stringify(s.bucket_name)} is no longer configured`, { field: 'backup_files.bucket_name' });
     const inst = this.o.registry.get(task.project_id, s.target.id);
-    const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
+    const target = targetFromInstance(inst);
     const plan: ImportPlan = { taskId: task.id, bucket, files: s.files.map((f) => f.file_name), target, targetType: inst.type };
     if (s.target.db !== null && s.target.db !== '') plan.targetDb = Number(s.target.db);
     // In-flight cap: this worker's share, and the target instance's own cap, whichever is smaller.

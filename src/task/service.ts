@@ -89,7 +89,7 @@ export class TaskService {
     // Fail fast on a busy target before touching it; the store re-checks atomically at insert.
     if (await this.d.store.activeTaskFor(inst.id)) throw new FerryError('TARGET_BUSY', 'This DCS instance job task is still running.');
 
-    const target = targetFromInstance({ addrs: inst.addrs, password: inst.password, username: inst.username, tls: inst.tls });
+    const target = targetFromInstance(inst);
     const info = await this.d.engine.probeTarget(target);
     let fileProblem: FerryError | null = null;
     try {

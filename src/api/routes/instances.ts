@@ -13,7 +13,7 @@ const PROBE_PARALLEL = 16;
 /** Status and version come from a short live probe; an instance that does not answer reads ERROR. */
 async function probe(d: ApiDeps, i: InstanceConfig): Promise<TargetInfo | null> {
   try {
-    return await d.engine.probeTarget({ ...targetFromInstance({ addrs: i.addrs, password: i.password, username: i.username, tls: i.tls }), connectTimeoutMs: 1000 });
+    return await d.engine.probeTarget({ ...targetFromInstance(i), connectTimeoutMs: 1000 });
   } catch {
     return null;
   }
