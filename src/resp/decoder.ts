@@ -22,6 +22,14 @@ export class ReplyError {
 
 export type Reply = string | number | Buffer | null | ReplyError | Reply[];
 
+/**
+ * `r instanceof ReplyError`, but cheap for the common reply: `instanceof` on a primitive (the
+ * string "OK" of every RESTORE/MSET) took ~0.2 s of a 1.1M-key import's per-reply path.
+ */
+export function isReplyError(r: Reply): r is ReplyError {
+  return typeof r === 'object' && r !== null && r instanceof ReplyError;
+}
+
 const INCOMPLETE = Symbol('incomplete');
 type Parsed = Reply | typeof INCOMPLETE;
 

@@ -16,7 +16,7 @@
 import type { CommandRecord, Entry, TransactionRecord } from '../entry/entry.js';
 import { FerryError, asFerryError } from '../errors/ferry-error.js';
 import type { ErrorCode } from '../errors/catalogue.js';
-import { ReplyError, type Reply } from '../resp/decoder.js';
+import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import { RespEncoder, type Arg } from '../resp/encoder.js';
 import { readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from '../pipeline/types.js';
@@ -473,7 +473,7 @@ export class ImportWriter {
   private reply(item: Item, r: Reply): void {
     const o = item.owner as KeyOwner | null;
     if (!o) return;
-    if (r instanceof ReplyError) {
+    if (isReplyError(r)) {
       o.errorsSeen++;
       this.replyError(o, r);
     } else if (o.kind === 'txn' && Array.isArray(r)) {

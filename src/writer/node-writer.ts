@@ -6,7 +6,7 @@
  */
 import { FerryError } from '../errors/ferry-error.js';
 import { RespEncoder, type Arg } from '../resp/encoder.js';
-import { ReplyError, type Reply } from '../resp/decoder.js';
+import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import { Connection, type Sent } from './connection.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
 
@@ -178,11 +178,11 @@ export class NodeWriter {
     this.inflightCommands--;
     this.inflightBytes -= item.bytes;
     if (item.internal) {
-      if (r instanceof ReplyError) this.fail(new FerryError('TARGET_REPLY_ERROR', `target ${this.name} refused ${this.describeInternal(item)}: ${r.message}`));
+      if (isReplyError(r)) this.fail(new FerryError('TARGET_REPLY_ERROR', `target ${this.name} refused ${this.describeInternal(item)}: ${r.message}`));
     } else if (item.hook) {
       item.hook(r, item);
     } else {
-      if (item.owner && !(r instanceof ReplyError)) item.owner.acked++;
+      if (item.owner !== null && !isReplyError(r)) item.owner.acked++;
       this.handler(item, r, this);
     }
     this.maybeRelease();

@@ -10,7 +10,7 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import { FerryError } from '../errors/ferry-error.js';
-import { ReplyError, type Reply } from '../resp/decoder.js';
+import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import type { Arg } from '../resp/encoder.js';
 import { Connection } from './connection.js';
 import { NodeWriter, DEFAULT_LIMITS, type Item, type NodeLimits, type Owner } from './node-writer.js';
@@ -132,7 +132,7 @@ export class Target {
   }
 
   private readonly handle = (item: Item, reply: Reply, _node: NodeWriter): void => {
-    if (reply instanceof ReplyError && (reply.code === 'MOVED' || reply.code === 'ASK') && this.cluster) {
+    if (isReplyError(reply) && (reply.code === 'MOVED' || reply.code === 'ASK') && this.cluster) {
       this.redirect(item, reply);
       return;
     }
