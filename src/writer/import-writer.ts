@@ -22,7 +22,7 @@ import { readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from '../pipeline/types.js';
 import type { Item, Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
-import { footerVersion, payloadLength, restoreArgs } from './restore.js';
+import { encodeRestore, footerVersion, payloadLength } from './restore.js';
 import { rewriteEntry, type RewriteEnv } from './rewrite.js';
 import type { Target } from './target.js';
 import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandTable, type KeySpec } from './command-keys.js';
@@ -91,6 +91,8 @@ export class ImportWriter {
   private readonly msetEnc = new RespEncoder();
   private msetOwner: KeyOwner | null = null;
   private msetDb = -1;
+  /** Encoder for RESTOREs (its own: the MSET encoder may have a batch open). */
+  private readonly restoreEnc = new RespEncoder();
   private commandTable: Map<string, KeySpec> | null = null;
 
   constructor(private readonly t: Target, private readonly o: WriterOptions) {
@@ -169,8 +171,9 @@ export class ImportWriter {
     const o = this.owner('restore', e.key, db, input, e.offset, this.o.conflict === 'fail' ? 'never' : 'idempotent', 1);
     if (e.type === 'module') o.module = e.module?.name ?? 'unknown';
     this.c.paths.restore++;
-    const args = restoreArgs(e, footerVersion(e)!, { replace, absTtl: this.t.info.features.absTtl, now: Date.now() });
-    return this.send(args, e.key, db, o);
+    const { parts, bytes } = encodeRestore(this.restoreEnc, e, footerVersion(e)!, { replace, absTtl: this.t.info.features.absTtl, now: e.expireAt === null ? 0 : Date.now() });
+    this.c.commands++;
+    return this.t.write(this.t.itemOfKey(parts, bytes, e.key, db, o));
   }
 
   /**

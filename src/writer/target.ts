@@ -13,7 +13,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import type { Arg } from '../resp/encoder.js';
 import { Connection } from './connection.js';
-import { NodeWriter, DEFAULT_LIMITS, type Item, type NodeLimits, type Owner } from './node-writer.js';
+import { NodeWriter, DEFAULT_LIMITS, newItem, type Item, type NodeLimits, type Owner } from './node-writer.js';
 import { readClusterSlots, readTargetInfo, type TargetInfo } from './probe.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
 
@@ -95,6 +95,13 @@ export class Target {
   item(args: readonly Arg[], key: Buffer | null, db: number, owner: Owner | null): Item {
     const n = this.cluster ? (key ? this.nodeFor(key) : [...this.nodes.values()][0]!) : this.standalone!;
     const it = n.item(args, this.cluster ? -1 : db, owner);
+    it.key = key;
+    return it;
+  }
+
+  /** A routed item from bytes already encoded for `key` (by any encoder: slab views are portable). */
+  itemOfKey(parts: Buffer[], bytes: number, key: Buffer, db: number, owner: Owner | null): Item {
+    const it = newItem(parts, bytes, this.cluster ? -1 : db, owner);
     it.key = key;
     return it;
   }

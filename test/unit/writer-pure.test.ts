@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTargetUrl, targetFromInstance, parseAddrs, describeTarget } from '../../src/writer/target-spec.js';
 import { redisMaxRdb, valkeyMaxRdb, acceptsFooter } from '../../src/writer/probe.js';
-import { minRdbForType, restorePayload, restoreArgs, footerVersion } from '../../src/writer/restore.js';
+import { minRdbForType, restorePayload, restoreArgs, footerVersion, encodeRestore } from '../../src/writer/restore.js';
+import { RespEncoder, encodeCommand } from '../../src/resp/encoder.js';
 import { rewriteEntry, scoreText, BATCH_ITEMS, type RewriteEnv } from '../../src/writer/rewrite.js';
 import { parseCommandTable, keyIndexes } from '../../src/writer/command-keys.js';
 import { crc64 } from '../../src/rdb/crc64.js';
@@ -77,6 +78,35 @@ test('RESTORE arguments: ABSTTL with the absolute expiry, REPLACE by policy, IDL
   assert.deepEqual(args.filter((a) => !Array.isArray(a)).map(String), ['RESTORE', 'k', '4102444800000', 'REPLACE', 'ABSTTL', 'IDLETIME', '42']);
   const old = restoreArgs({ ...e, idle: null, freq: 5 } as Entry, 1, { replace: false, absTtl: false, now: 4102444700000 });
   assert.deepEqual(old.filter((a) => !Array.isArray(a)).map(String), ['RESTORE', 'k', '100000']);
+});
+
+test('encodeRestore gives the same bytes as encoding restoreArgs, for every argument shape', () => {
+  const enc = new RespEncoder();
+  const big = Buffer.alloc(40_000, 7);
+  const cases: Entry[] = [
+    entry({ raw: Buffer.from('\x03bar', 'latin1') }),
+    entry({ raw: Buffer.from('\x01x'), expireAt: 4102444800000, idle: 42 }),
+    entry({ raw: Buffer.from('\x01x'), expireAt: 4102444800000, freq: 5 }),
+    entry({ raw: Buffer.from('\x01x'), expireAt: 4102444800000 }),
+    entry({ raw: Buffer.from('\x01x'), keyMeta: Buffer.from([1, 2]), key: Buffer.from('k\u00e9y') }),
+    entry({ typeByte: 16, raw: big, key: Buffer.alloc(300, 0x61), expireAt: 9 }),
+    entry({ typeByte: 0, raw: Buffer.from('\x01x'), expireAt: 1.5 }),
+  ];
+  const flags = [
+    { replace: true, absTtl: true, now: 0 },
+    { replace: false, absTtl: true, now: 0 },
+    { replace: true, absTtl: false, now: 4102444700000 },
+    { replace: false, absTtl: false, now: 10 },
+  ];
+  for (const e of cases) {
+    for (const f of flags) {
+      const v = footerVersion(e)!;
+      const want = encodeCommand(restoreArgs(e, v, f));
+      const got = Buffer.concat(encodeRestore(enc, e, v, f).parts);
+      assert.ok(got.equals(want), `${e.key.toString()} ${JSON.stringify(f)}: ${got.toString('latin1').slice(0, 80)} vs ${want.toString('latin1').slice(0, 80)}`);
+      assert.equal(encodeRestore(enc, e, v, f).bytes, want.length);
+    }
+  }
 });
 
 const env = (over: Partial<RewriteEnv> = {}): RewriteEnv => ({ now: 1_000_000, del: true, hashFieldTtl: true, streamMeta7: true, acceptLoss: false, lose: () => {}, ...over });
