@@ -2,13 +2,20 @@
  * CRC-64/Jones as Redis computes it (crc64.c): reflected polynomial 0x95AC9329AC4BC9B5, init 0,
  * no final xor. Check value: "123456789" -> 0xe9c6d914c4b8d9ca.
  *
- * Written by hand because no npm package implements this variant at speed. Two engines, one state:
- * - inputs of 1 KiB and more go to a WebAssembly slicing-by-8 loop over native 64-bit words
- *   (crc64.wat; about 3x the JS loop), copied into its memory 64 KiB at a time;
- * - shorter inputs (RESTORE headers and footers, small values) stay in JS, where the call into
- *   WebAssembly would cost more than it saves: the state is two uint32 halves and input is consumed
- *   8 bytes a step with slicing-by-8 tables (the technique of Redis's crcspeed).
+ * Written by hand because no npm package implements this variant natively or at speed. Every byte of
+ * an import is CRC'd twice (the file checksum, and each RESTORE payload's footer), so this is on the
+ * hot path. Three engines, one state (two uint32 halves), chosen per call by input length
+ * (thresholds measured by bench/crc64.bench.ts, figures in docs/benchmarks.md):
+ * - the native addon (native/crc64, built by `npm ci`/`npm install` when a C compiler is there):
+ *   PCLMULQDQ folding on x86-64 CPUs that have it, C slicing-by-8 elsewhere; it reads the caller's
+ *   memory directly, and its call costs ~20 ns, so inputs from NATIVE_MIN bytes go there;
+ * - without the addon, inputs of WASM_MIN bytes and more go to a WebAssembly slicing-by-8 loop over
+ *   native 64-bit words (crc64.wat; about 2x the JS loop), copied into its memory 64 KiB at a time;
+ * - shorter inputs (RESTORE headers and footers, small values) stay in JS, where a call out would cost
+ *   more than it saves: input is consumed 8 bytes a step with slicing-by-8 tables (Redis's crcspeed).
+ * A missing, unloadable or wrong addon is not an error: the other engines give the same results.
  */
+import { createRequire } from 'node:module';
 import { CRC64_WASM_BASE64 } from './crc64-wasm.generated.js';
 
 const POLY = 0x95ac9329ac4bc9b5n;
@@ -44,7 +51,19 @@ interface WasmCrc {
 }
 
 const WASM_BLOCK = 65536;
-const WASM_MIN = 1024;
+/**
+ * Shortest input the WebAssembly engine takes when there is no native addon: its call (BigInt in and
+ * out, a copy) costs more than JS's loop below ~200 bytes (bench/crc64.bench.ts: 0.46x JS at 64 B,
+ * 1.1x at 256 B, 1.7x at 1 KiB, 2.1x from 16 KiB).
+ */
+const WASM_MIN = 256;
+/**
+ * Shortest input the native addon takes: its ~20 ns call costs more than JS's loop below ~20 bytes
+ * (bench/crc64.bench.ts: 0.88x JS at 16 B, 1.06x at 24 B, 1.5x at 32 B, 2.7x at 64 B, 7.4x at 256 B).
+ */
+const NATIVE_MIN = 24;
+/** The addon's calling convention this file speaks (FERRY_CRC64_ABI in native/crc64/crc64.c). */
+const NATIVE_ABI = 1;
 
 /** Instantiated once, synchronously (the module is tiny); null where WebAssembly is unavailable. */
 const wasm: WasmCrc | null = (() => {
@@ -64,28 +83,132 @@ const wasm: WasmCrc | null = (() => {
   }
 })();
 
+/** Byte at a time over the first table: the simplest form, to check the addon with at load. */
+function crcBytewise(lo: number, hi: number, buf: Uint8Array, start: number, end: number): [number, number] {
+  for (let i = start; i < end; i++) {
+    const idx = (lo ^ buf[i]!) & 0xff;
+    lo = ((lo >>> 8) | (hi << 24)) ^ LO[idx]!;
+    hi = (hi >>> 8) ^ HI[idx]!;
+  }
+  return [lo >>> 0, hi >>> 0];
+}
+
+/** What native/crc64/crc64.c exports. */
+interface NativeCrc {
+  abi: number;
+  /** 'pclmul' or 'table' (slicing-by-8), chosen by the addon from the CPU at load. */
+  engine: string;
+  /** [lo, hi, start, end]: the CRC in, the range to add; lo and hi out. */
+  state: Float64Array;
+  update(buf: Uint8Array): void;
+  updateTable(buf: Uint8Array): void;
+}
+
+/** Why the addon is not in use, when it is not (for test skips and benches). */
+let nativeStatus = 'loaded';
+
+/** Loaded once, synchronously; null when not built, not loadable here, or not giving right answers. */
+const native: NativeCrc | null = (() => {
+  let mod: NativeCrc;
+  try {
+    // The same relative path from src/rdb/ (tsx) and dist/rdb/ (compiled).
+    mod = createRequire(import.meta.url)('../../native/crc64/build/Release/ferry_crc64.node') as NativeCrc;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    nativeStatus = e.code === 'MODULE_NOT_FOUND' ? 'not built (npm ci / npm install builds it; needs a C compiler and Node headers)' : `not loadable: ${e.message}`;
+    return null;
+  }
+  if (mod.abi !== NATIVE_ABI) {
+    nativeStatus = `stale build (ABI ${mod.abi}, want ${NATIVE_ABI}): run npm install again`;
+    return null;
+  }
+  // A wrong build must not corrupt checksums: compare it with the byte-at-a-time table loop on the
+  // check value (table path) and on 200 bytes at an odd offset (PCLMULQDQ folding, every stage).
+  const probe = Buffer.alloc(203);
+  for (let i = 0; i < probe.length; i++) probe[i] = (Math.imul(i + 1, 2654435761) >>> 24) & 0xff;
+  probe.write('123456789', 0, 'latin1');
+  for (const [start, end] of [[0, 9], [3, 203]] as const) {
+    const st = mod.state;
+    st[0] = 0x89abcdef;
+    st[1] = 0x01234567;
+    st[2] = start;
+    st[3] = end;
+    mod.update(probe);
+    const want = crcBytewise(0x89abcdef, 0x01234567, probe, start, end);
+    if (st[0] !== want[0] || st[1] !== want[1]) {
+      nativeStatus = `giving wrong CRCs (${mod.engine} engine): not used`;
+      return null;
+    }
+  }
+  return mod;
+})();
+
+/** Which engines this process has. */
+export const CRC64_ENGINES: { native: string | null; nativeStatus: string; wasm: boolean } = {
+  native: native?.engine ?? null,
+  nativeStatus,
+  wasm: wasm !== null,
+};
+
+const nativeUpdate = native?.update ?? null;
+const nativeState = native?.state ?? new Float64Array(4);
+
 /** Incremental CRC-64 state. */
 export class Crc64 {
   lo = 0;
   hi = 0;
 
   update(buf: Uint8Array, start = 0, end = buf.length): this {
-    if (wasm !== null && end - start >= WASM_MIN) {
-      let crc = (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);
-      for (let i = start; i < end; i += WASM_BLOCK) {
-        const n = Math.min(WASM_BLOCK, end - i);
-        wasm.mem.set(buf.subarray(i, i + n), WASM_BLOCK);
-        crc = wasm.update(WASM_BLOCK, n, crc);
-      }
-      crc = BigInt.asUintN(64, crc);
-      this.lo = Number(crc & 0xffffffffn);
-      this.hi = Number(crc >> 32n);
+    if (nativeUpdate !== null) {
+      if (end - start < NATIVE_MIN) return this.updateJs(buf, start, end);
+      const st = nativeState;
+      st[0] = this.lo >>> 0;
+      st[1] = this.hi >>> 0;
+      st[2] = start;
+      st[3] = end;
+      nativeUpdate(buf);
+      this.lo = st[0];
+      this.hi = st[1];
       return this;
     }
+    if (wasm !== null && end - start >= WASM_MIN) return this.updateWasm(buf, start, end);
     return this.updateJs(buf, start, end);
   }
 
-  /** The JS engine (also the reference the tests compare the WebAssembly one with). */
+  /**
+   * The native engine whatever the length (`table`: the addon's slicing-by-8 whatever the CPU, for
+   * tests and benches). Throws without the addon, and a RangeError for a range outside `buf`.
+   */
+  updateNative(buf: Uint8Array, start = 0, end = buf.length, engine: 'best' | 'table' = 'best'): this {
+    if (native === null) throw new Error(`the native CRC-64 addon is ${nativeStatus}`);
+    const st = native.state;
+    st[0] = this.lo >>> 0;
+    st[1] = this.hi >>> 0;
+    st[2] = start;
+    st[3] = end;
+    if (engine === 'table') native.updateTable(buf);
+    else native.update(buf);
+    this.lo = st[0];
+    this.hi = st[1];
+    return this;
+  }
+
+  /** The WebAssembly engine whatever the length. Throws where WebAssembly is unavailable. */
+  updateWasm(buf: Uint8Array, start = 0, end = buf.length): this {
+    if (wasm === null) throw new Error('WebAssembly is unavailable');
+    let crc = (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);
+    for (let i = start; i < end; i += WASM_BLOCK) {
+      const n = Math.min(WASM_BLOCK, end - i);
+      wasm.mem.set(buf.subarray(i, i + n), WASM_BLOCK);
+      crc = wasm.update(WASM_BLOCK, n, crc);
+    }
+    crc = BigInt.asUintN(64, crc);
+    this.lo = Number(crc & 0xffffffffn);
+    this.hi = Number(crc >> 32n);
+    return this;
+  }
+
+  /** The JS engine (also the reference the tests compare the others with). */
   updateJs(buf: Uint8Array, start = 0, end = buf.length): this {
     let lo = this.lo;
     let hi = this.hi;
