@@ -8,8 +8,8 @@
  *     to exit; any error reply fails the anchor.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { openSync, closeSync } from 'node:fs';
+import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
+import { openSync, closeSync, createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/free-port.js';
@@ -88,4 +88,64 @@ export async function pipeFile(server: RedisServer, file: string): Promise<PipeT
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Splits a pipe file of commands into two files for two connections: commands alternate between them,
+ * and SELECT goes to both so each keeps the right database. Cached next to the source file.
+ */
+export async function splitPipeFile(file: string): Promise<[string, string]> {
+  const outs: [string, string] = [`${file}.half0`, `${file}.half1`];
+  if (existsSync(outs[0]) && existsSync(outs[1])) return outs;
+  const ws = outs.map((o) => createWriteStream(`${o}.part`));
+  const write = async (i: number, b: Buffer): Promise<void> => {
+    if (!ws[i]!.write(b)) await new Promise<void>((r) => ws[i]!.once('drain', () => r()));
+  };
+  let pending: Buffer = Buffer.alloc(0);
+  let turn = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    let p = 0;
+    for (;;) {
+      const end = commandEnd(pending, p);
+      if (end < 0) break;
+      const cmd = pending.subarray(p, end);
+      if (/^\*2\r\n\$6\r\nSELECT\r\n/i.test(cmd.subarray(0, 20).toString('latin1'))) {
+        await write(0, cmd);
+        await write(1, cmd);
+      } else {
+        await write(turn, cmd);
+        turn ^= 1;
+      }
+      p = end;
+    }
+    pending = Buffer.from(pending.subarray(p));
+  }
+  if (pending.length) throw new Error(`${file} ends inside a command`);
+  await Promise.all(ws.map((w) => new Promise<void>((r, j) => w.end((err?: Error | null) => (err ? j(err) : r())))));
+  for (const o of outs) await rename(`${o}.part`, o);
+  return outs;
+}
+
+/** End offset of the RESP command starting at `p`, or -1 when it is not wholly in `b`. */
+function commandEnd(b: Buffer, p: number): number {
+  if (p >= b.length) return -1;
+  let e = b.indexOf('\r\n', p);
+  if (e < 0) return -1;
+  const argc = Number(b.toString('latin1', p + 1, e));
+  let q = e + 2;
+  for (let i = 0; i < argc; i++) {
+    e = b.indexOf('\r\n', q);
+    if (e < 0) return -1;
+    q = e + 2 + Number(b.toString('latin1', q + 1, e)) + 2;
+    if (q > b.length) return -1;
+  }
+  return q;
+}
+
+/** Wall time of two `redis-cli --pipe` runs at once into `server`, one per file (two connections). */
+export async function pipeFiles2(server: RedisServer, files: [string, string]): Promise<PipeTime> {
+  const t0 = performance.now();
+  const [a, b] = await Promise.all(files.map((f) => pipeFile(server, f)));
+  return { seconds: (performance.now() - t0) / 1000, replies: a!.replies + b!.replies };
 }

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { ImportSummary } from '../src/pipeline/types.js';
 import { startRedis, digest } from '../test/helpers/redis-server.js';
 import type { Dataset } from '../test/helpers/datasets.js';
-import { serverLoad, pipeFile } from './anchors.js';
+import { serverLoad, pipeFile, pipeFiles2, splitPipeFile } from './anchors.js';
 import type { BenchContext } from './harness.js';
 
 export const name = 'import';
@@ -69,6 +69,24 @@ async function restorePipe(ctx: BenchContext, ds: Dataset): Promise<number> {
   }
 }
 
+/**
+ * The same RESTOREs over two connections at once (commands alternate; SELECT on both): does a second
+ * connection per node make the target take the data faster? That is what decides whether Ferry opens
+ * several connections per node (issue #3: "where that measurably helps").
+ */
+async function restorePipe2(ctx: BenchContext, ds: Dataset): Promise<number> {
+  const halves = await splitPipeFile(await ctx.restoreCommands(ds));
+  const server = await startRedis({ args: SERVER_ARGS });
+  try {
+    const pipe = await pipeFiles2(server, halves);
+    const got = await digest(server.client());
+    if (got !== ds.digest) throw new Error(`two-connection RESTORE pipe for ${ds.name} is not exact: digest ${got}, expected ${ds.digest}`);
+    return pipe.seconds;
+  } finally {
+    await server.stop();
+  }
+}
+
 async function ferryImport(ctx: BenchContext, ds: Dataset): Promise<{ r: ImportResult; rssMB: number }> {
   const server = await startRedis({ args: SERVER_ARGS });
   try {
@@ -88,6 +106,13 @@ export async function run(ctx: BenchContext): Promise<void> {
     const { best: pipeSeconds } = await ctx.best(() => restorePipe(ctx, ds), (s) => s);
     ctx.figure({ name: `redis-server load ${ds.name}`, value: ds.keys / load.seconds, unit: 'keys/s', note: `${mb.toFixed(0)} MB, ${ds.keys} keys in ${load.seconds.toFixed(2)} s` });
     ctx.figure({ name: `restore pipe ${ds.name}`, value: ds.keys / pipeSeconds, unit: 'keys/s', note: `redis-cli --pipe of DUMP payloads, ${pipeSeconds.toFixed(2)} s, digest checked` });
+    const { best: pipe2Seconds } = await ctx.best(() => restorePipe2(ctx, ds), (s) => s);
+    ctx.figure({
+      name: `restore pipe ${ds.name}, 2 connections`, value: ds.keys / pipe2Seconds, unit: 'keys/s',
+      anchor: { name: 'restore pipe, 1 connection', value: ds.keys / pipeSeconds, unit: 'keys/s' },
+      ratio: pipeSeconds / pipe2Seconds, ratioMeaning: '1-connection s / 2-connection s (>1: a second connection per node helps)',
+      note: `${pipe2Seconds.toFixed(2)} s, digest checked`,
+    });
     const { best, runs } = await ctx.best(() => ferryImport(ctx, ds), (x) => x.r.seconds);
     const r = best.r;
     const rssMB = Math.max(...runs.map((x) => x.rssMB));
