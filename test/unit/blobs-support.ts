@@ -194,3 +194,57 @@ export const INT_BOUNDARIES = [
   '2147483647', '2147483648', '-2147483648', '-2147483649', '9007199254740991', '9007199254740993',
   '-9007199254740993', '9223372036854775807', '-9223372036854775808', '4294967296', '-4294967296',
 ];
+
+/**
+ * A small LZF compressor (liblzf's lzf_c.c scheme: a hash of the next 3 bytes finds an earlier
+ * occurrence up to 8 KiB back; matches of 3-264 bytes become back-references, the rest literal runs of
+ * at most 32). For tests and benches of the decompressors: its output is valid LZF with every kind of
+ * instruction (overlapping matches included), though not byte-identical to Redis's.
+ */
+export function lzfCompress(input: Uint8Array): Buffer {
+  const inLen = input.length;
+  const out = Buffer.allocUnsafe(inLen + (inLen >> 5) + 2);
+  const htab = new Int32Array(1 << 14).fill(-1);
+  let ip = 0;
+  let op = 0;
+  let lit = 0; // bytes in the open literal run
+  let litCtrl = op++; // where its control byte goes
+  const literal = (): void => {
+    out[op++] = input[ip++]!;
+    if (++lit === 32) {
+      out[litCtrl] = 31;
+      lit = 0;
+      litCtrl = op++;
+    }
+  };
+  while (ip + 2 < inLen) {
+    const h = ((input[ip]! << 16) | (input[ip + 1]! << 8) | input[ip + 2]!) * 2654435761;
+    const slot = (h >>> 18) & 0x3fff;
+    const ref = htab[slot]!;
+    htab[slot] = ip;
+    const off = ip - ref - 1;
+    if (ref >= 0 && off < 8192 && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
+      let len = 3;
+      const maxLen = Math.min(264, inLen - ip);
+      while (len < maxLen && input[ref + len] === input[ip + len]) len++;
+      if (lit > 0) out[litCtrl] = lit - 1;
+      else op--; // drop the empty run's control byte
+      const l = len - 2;
+      if (l < 7) out[op++] = (off >> 8) | (l << 5);
+      else {
+        out[op++] = (off >> 8) | (7 << 5);
+        out[op++] = l - 7;
+      }
+      out[op++] = off & 0xff;
+      lit = 0;
+      litCtrl = op++;
+      ip += len;
+    } else {
+      literal();
+    }
+  }
+  while (ip < inLen) literal();
+  if (lit > 0) out[litCtrl] = lit - 1;
+  else op--;
+  return out.subarray(0, op);
+}
