@@ -44,9 +44,9 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
   });
 
   const totalBytes = inputs.every((i) => i.size !== null) ? inputs.reduce((a, i) => a + (i.size ?? 0), 0) : null;
-  let doneBytes = 0;
   let current: ImportInput | null = null;
-  const bytesNow = (): number => doneBytes + (current?.bytesRead() ?? 0);
+  // Every input counts its own passes (checks run for all inputs first, then each is read).
+  const bytesNow = (): number => inputs.reduce((a, i) => a + i.bytesRead(), 0);
   const progress = (): ImportProgress => {
     const seconds = (performance.now() - started) / 1000;
     const bytesRead = bytesNow();
@@ -68,6 +68,13 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
+    // The checking passes of every input run before the first write: one bad input among several
+    // (files, shards, backups in one archive) fails the import with nothing written.
+    for (const input of inputs) {
+      if (target.fatal) throw target.fatal;
+      current = input;
+      await input.check?.();
+    }
     for (const input of inputs) {
       current = input;
       for await (const batch of input.records()) {
@@ -77,7 +84,6 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
           if (p) await p;
         }
       }
-      doneBytes += input.bytesRead();
       current = null;
     }
     await w.finish();
@@ -92,7 +98,7 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
     opts.signal?.removeEventListener('abort', onAbort);
   }
   await target.close();
-  const summary = summarize(w.c, doneBytes, started, target);
+  const summary = summarize(w.c, bytesNow(), started, target);
   opts.onProgress?.(progress());
   if (w.c.settled !== w.c.seen) {
     throw new FerryError('IMPORT_INCOMPLETE', `${w.c.seen - w.c.settled} of ${w.c.seen} records have no acknowledged outcome`, { summary });

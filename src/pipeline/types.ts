@@ -13,7 +13,17 @@ export interface ImportInput {
   name: string;
   /** Total input bytes when known (progress/ETA), else null. */
   size: number | null;
-  /** The records, in batches. A streamed entry (`raw === null`) is consumed before the next batch is pulled. */
+  /**
+   * The input's checking passes (AOF check, whole .gz expansion, archive listing and entry checks),
+   * run at most once: `importRecords` calls it on every input before writing anything, so one bad
+   * input among several writes nothing. Throws the typed error reading would throw. Absent when the
+   * input has nothing to check (a plain RDB).
+   */
+  check?(): Promise<void>;
+  /**
+   * The records, in batches. A streamed entry (`raw === null`) is consumed before the next batch is
+   * pulled. Runs `check()` first when nobody did; after it, the checking passes are not repeated.
+   */
   records(): AsyncIterable<ImportRecord[]>;
   /** Input bytes consumed so far (progress counts input bytes, not output). */
   bytesRead(): number;

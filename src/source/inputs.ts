@@ -1,14 +1,17 @@
 /**
  * From blobs to ImportInputs, choosing by content: an RDB or AOF is one input; a manifest (bare, in a
  * directory, or inside an archive) is one multi-part AOF input; every RDB/AOF inside an archive is
- * its own input. Archives are listed and checked when opened, so a hostile one fails before any
- * input is handed to the import.
+ * its own input. Zips are listed and checked when opened, so a hostile one fails before any input
+ * is handed to the import; a tar is listed and checked by its input's `check()`.
  *
  * Some inputs are read more than once, each pass counted in `bytesRead()` and in `size` (the bytes
  * all passes read, so progress ends at 100%): a plain `.gz` is first expanded whole through its
  * guard (a bomb or a broken stream fails before any record), and an AOF is first run through the
  * checking pass of aof/aof-check.ts (a truncated tail, dangling MULTI or refused command fails
- * before any record), unless truncation and refusals are both tolerated.
+ * before any record), unless truncation and refusals are both tolerated. These passes are the
+ * input's `check()`, run at most once: `importRecords` runs the checks of all inputs before writing
+ * anything, and `records()` runs it first when nobody did. The inputs of one archive are checked
+ * together: checking (or reading) any of them checks them all.
  */
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
@@ -16,7 +19,7 @@ import type { ImportInput, ImportRecord } from '../pipeline/types.js';
 import { readAof, type AofNotice, type AofReadOptions } from '../aof/aof-reader.js';
 import { checkAof, checkAofStream, checkedFile, checkWanted, CHECK_HEAD_BYTES } from '../aof/aof-check.js';
 import { parseManifest, MAX_MANIFEST_BYTES, loadOrder, type Manifest } from '../aof/manifest.js';
-import { readMultipart } from '../aof/multipart.js';
+import { checkMultipart, readMultipart, type MultipartOptions } from '../aof/multipart.js';
 import { readHead, type Blob } from './blob.js';
 import { sniff, SNIFF_BYTES, rdbHeader, isArchiveFormat, type ContentFormat } from './sniff.js';
 import { readZip } from './archive/zip.js';
@@ -72,16 +75,47 @@ function times(size: number | null, passes: number): number | null {
   return size === null ? null : size * passes;
 }
 
-/**
- * RDB or AOF records from one file, opened by `open` once per pass: the checking pass first when
- * `passes` says so, then the reading pass.
- */
-async function* recordsOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null, passes: number): AsyncGenerator<ImportRecord[]> {
+/** The AOF checking pass over one file, opened by `open` for it. */
+function checkOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null): Promise<void> {
+  return checkAofStream(open(), name, aofOptions(o, size));
+}
+
+/** RDB or AOF records from one file, opened by `open` for this pass. */
+function readOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null): AsyncGenerator<ImportRecord[]> {
   // An RDB and an AOF with an RDB preamble look alike until the RDB's end: the AOF reader reads
   // both (the RDB, then RESP commands if any follow), so one code path serves every form.
-  const opts = aofOptions(o, size);
-  if (passes > 1) await checkAofStream(open(), name, opts);
-  yield* readAof(new ByteSource(open(), { name }), opts);
+  return readAof(new ByteSource(open(), { name }), aofOptions(o, size));
+}
+
+/** `fn` run at most once: later calls share its promise (and its error). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | null = null;
+  return () => (p ??= fn());
+}
+
+async function* afterCheck(check: () => Promise<void>, read: () => AsyncIterable<ImportRecord[]>): AsyncGenerator<ImportRecord[]> {
+  await check();
+  yield* read();
+}
+
+/**
+ * An input whose checking passes (`check`, null when there are none) run at most once and before
+ * its records: by `check()` (importRecords calls it on every input before writing anything), or
+ * else when records are first pulled.
+ */
+function checkedInput(input: Omit<SourceInput, 'check' | 'records'>, check: (() => Promise<void>) | null, read: () => AsyncIterable<ImportRecord[]>): SourceInput {
+  if (!check) return { ...input, records: read };
+  const run = once(check);
+  return { ...input, check: run, records: () => afterCheck(run, read) };
+}
+
+/** Inputs checked together (the backups of one archive): checking or reading any of them first checks them all, in order. */
+function checkedTogether(inputs: SourceInput[]): SourceInput[] {
+  if (!inputs.some((i) => i.check)) return inputs;
+  const all = once(async () => {
+    for (const i of inputs) await i.check?.();
+  });
+  return inputs.map((i) => ({ ...i, check: all, records: () => afterCheck(all, () => i.records()) }));
 }
 
 function unknownFormat(name: string, format: ContentFormat): FerryError {
@@ -106,13 +140,12 @@ async function* countedStream(s: AsyncIterable<Buffer>, add: (n: number) => void
 function plainInput(blob: Blob, format: 'rdb' | 'aof', head: Buffer, o: ReadOptions): SourceInput {
   const m = meterOf();
   const passes = passesOf(head, o);
-  return {
-    name: blob.name,
-    size: times(blob.size, passes),
-    format: { kind: format, container: 'file', rdb: rdbHeader(head) },
-    records: () => recordsOf(() => countedStream(blob.stream(), m.add), blob.name, o, blob.size, passes),
-    bytesRead: () => m.n,
-  };
+  const open = (): AsyncIterable<Buffer> => countedStream(blob.stream(), m.add);
+  return checkedInput(
+    { name: blob.name, size: times(blob.size, passes), format: { kind: format, container: 'file', rdb: rdbHeader(head) }, bytesRead: () => m.n },
+    passes > 1 ? () => checkOf(open, blob.name, o, blob.size) : null,
+    () => readOf(open, blob.name, o, blob.size),
+  );
 }
 
 /**
@@ -135,21 +168,20 @@ export function multipartInput(
   const check = o.precheck !== false && checkWanted({ truncated: o.aofTruncated, refused: o.aofRefused });
   const passes = sizes.map((_, i) => (!check ? 1 : i === 0 && baseHead ? passesOf(baseHead, o) : 2));
   const size = sizes.every((s) => s !== null) ? sizes.reduce<number>((a, s, i) => a + s! * passes[i]!, 0) : null;
-  return {
-    name,
-    size,
-    format: { kind: 'aof-multipart', container, rdb: baseHead ? rdbHeader(baseHead) : null },
-    records: () =>
-      readMultipart(manifest, (file) => open(file, m.add), {
-        namePrefix: name,
-        truncated: o.aofTruncated,
-        refused: o.aofRefused,
-        onNotice: o.onNotice,
-        checksum: o.checksum,
-        inlineLimit: o.inlineLimit,
-      }),
-    bytesRead: () => m.n,
+  const opts: MultipartOptions = {
+    namePrefix: name,
+    truncated: o.aofTruncated,
+    refused: o.aofRefused,
+    onNotice: o.onNotice,
+    checksum: o.checksum,
+    inlineLimit: o.inlineLimit,
   };
+  const opener = (file: string): Promise<AsyncIterable<Buffer>> => open(file, m.add);
+  return checkedInput(
+    { name, size, format: { kind: 'aof-multipart', container, rdb: baseHead ? rdbHeader(baseHead) : null }, bytesRead: () => m.n },
+    check ? () => checkMultipart(manifest, opener, opts) : null,
+    () => readMultipart(manifest, opener, { ...opts, precheck: false }),
+  );
 }
 
 async function readManifestBlob(blob: Blob): Promise<Manifest> {
@@ -168,7 +200,7 @@ export async function manifestInput(loc: Located, container: FormatInfo['contain
   return multipartInput(loc.blob.name, manifest, async (file, count) => countedStream(parts.get(file)!.stream(), count), sizes, container, baseHead, o);
 }
 
-/** Inputs held in one archive: one per multi-part set, one per other RDB/AOF entry. */
+/** Inputs held in one archive: one per multi-part set, one per other RDB/AOF entry, checked together. */
 function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInput[] {
   const out: SourceInput[] = [];
   const used = new Set<string>();
@@ -197,22 +229,24 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
     const name = `${blob.name}!${e.path}`;
     const format = e.format;
     const passes = passesOf(e.head, o);
-    out.push({
-      name,
-      size: times(archive.kind === 'zip' ? e.compressedSize : blob.size, passes),
-      format: { kind: format, container: archive.kind, rdb: rdbHeader(e.head) },
-      records: () => recordsOf(() => archive.open(e.path, m.add), name, o, e.size, passes),
-      bytesRead: () => m.n,
-    });
+    const open = (): AsyncIterable<Buffer> => archive.open(e.path, m.add);
+    out.push(
+      checkedInput(
+        { name, size: times(archive.kind === 'zip' ? e.compressedSize : blob.size, passes), format: { kind: format, container: archive.kind, rdb: rdbHeader(e.head) }, bytesRead: () => m.n },
+        passes > 1 ? () => checkOf(open, name, o, e.size) : null,
+        () => readOf(open, name, o, e.size),
+      ),
+    );
   }
   if (!out.length) throw new FerryError('FORMAT_UNKNOWN', `the ${archive.kind} archive holds no RDB, AOF or AOF manifest`, { file: blob.name });
-  return out;
+  return checkedTogether(out);
 }
 
 /**
  * A tar or tar.gz as one input. Opening it reads only the first entry's head (cheap pre-checks: no
- * archive is read whole before a task starts); pulling records first lists and checks the whole
- * archive (a hostile one fails before any record is yielded, so nothing is written), then reads each
+ * archive is read whole before a task starts); its `check()` lists and checks the whole archive,
+ * then runs the checks of every backup in it (a hostile archive or a bad backup in it fails before
+ * any record is yielded, so nothing is written); then records are read from each
  * RDB/AOF/multi-part set in it in turn. Progress counts compressed bytes over all passes, so the
  * size is not known in advance.
  */
@@ -228,17 +262,17 @@ async function tarInput(blob: Blob, gz: boolean, limits: ArchiveLimits, o: ReadO
   const kind: FormatInfo['kind'] = firstFormat === 'manifest' ? 'aof-multipart' : firstFormat === 'aof' ? 'aof' : 'rdb';
   const m = meterOf();
   let inner: SourceInput[] = [];
-  return {
-    name: blob.name,
-    size: null,
-    format: { kind, container, rdb: rdbHeader(first.head) },
-    async *records() {
-      const archive = await readTar(blob, gz, limits, m.add);
-      inner = archiveInputs(blob, archive, o);
+  return checkedInput(
+    { name: blob.name, size: null, format: { kind, container, rdb: rdbHeader(first.head) }, bytesRead: () => m.n + inner.reduce((a, i) => a + i.bytesRead(), 0) },
+    async () => {
+      inner = archiveInputs(blob, await readTar(blob, gz, limits, m.add), o);
+      // The inputs of one archive check one another: this checks every backup in the tar.
+      await inner[0]!.check?.();
+    },
+    async function* () {
       for (const i of inner) yield* i.records();
     },
-    bytesRead: () => m.n + inner.reduce((a, i) => a + i.bytesRead(), 0),
-  };
+  );
 }
 
 /** The first bytes of a gzip blob's expanded content. */
@@ -254,45 +288,37 @@ async function gunzipHead(blob: Blob, limits: ArchiveLimits): Promise<Buffer> {
 }
 
 /**
- * A plain `.gz` holding an RDB or AOF. Pulling records first expands the whole stream once through
- * its ExpansionGuard, output dropped as it flows (a bomb past the limits, a truncated stream, a bad
- * CRC or length trailer, or garbage after it fails here, typed and naming the file, before any
- * record); an AOF is checked (aof/aof-check.ts) on the way through the same pass. The records come
+ * A plain `.gz` holding an RDB or AOF. Its check (`check()`, or pulling records when nobody called
+ * it) expands the whole stream once through its ExpansionGuard, output dropped as it flows (a bomb
+ * past the limits, a truncated stream, a bad CRC or length trailer, or garbage after it fails here,
+ * typed and naming the file, before any record); an AOF is checked (aof/aof-check.ts) on the way
+ * through the same pass. The records come
  * from a second pass. Both passes count compressed bytes, so `size` is twice the file's.
  */
 function gzInput(blob: Blob, inner: 'rdb' | 'aof', innerHead: Buffer, limits: ArchiveLimits, o: ReadOptions): SourceInput {
   const m = meterOf();
   const expand = (): AsyncGenerator<Buffer> => gunzipBlob(blob, new ExpansionGuard(limits, blob.name), m.add);
-  if (o.precheck === false) {
-    return {
-      name: blob.name,
-      size: blob.size,
-      format: { kind: inner, container: 'gz', rdb: rdbHeader(innerHead) },
-      records: () => recordsOf(expand, blob.name, o, null, 1),
-      bytesRead: () => m.n,
-    };
-  }
-  return {
-    name: blob.name,
-    size: times(blob.size, 2),
-    format: { kind: inner, container: 'gz', rdb: rdbHeader(innerHead) },
-    async *records() {
-      const stream = expand();
-      try {
-        const src = new ByteSource(stream, { name: blob.name });
-        await checkAof(src, aofOptions(o, null));
-        // Whatever the check did not need (all of a plain RDB but its head) is expanded and dropped.
-        while (await src.more()) {
-          src.skip(src.available);
-          src.commit();
-        }
-      } finally {
-        await stream.return(undefined);
-      }
-      yield* recordsOf(expand, blob.name, o, null, 1);
-    },
-    bytesRead: () => m.n,
-  };
+  const precheck = o.precheck !== false;
+  return checkedInput(
+    { name: blob.name, size: times(blob.size, precheck ? 2 : 1), format: { kind: inner, container: 'gz', rdb: rdbHeader(innerHead) }, bytesRead: () => m.n },
+    !precheck
+      ? null
+      : async () => {
+          const stream = expand();
+          try {
+            const src = new ByteSource(stream, { name: blob.name });
+            await checkAof(src, aofOptions(o, null));
+            // Whatever the check did not need (all of a plain RDB but its head) is expanded and dropped.
+            while (await src.more()) {
+              src.skip(src.available);
+              src.commit();
+            }
+          } finally {
+            await stream.return(undefined);
+          }
+        },
+    () => readOf(expand, blob.name, o, null),
+  );
 }
 
 /** Inputs from one located blob, by its content. */

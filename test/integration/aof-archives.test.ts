@@ -157,3 +157,53 @@ test('a multi-part AOF written by redis-server with its last incr file cut: AOF_
   await importRecords(await openInputs(copy, { aofTruncated: 'load' }), { target: target.url });
   assert.ok((await c.dbsize()) > 0);
 });
+
+test('several inputs: every one is checked before anything is written (CLI sources, archives holding several backups, a .gz bomb second)', async () => {
+  const c = target.client();
+  await c.flushall();
+  const { rdb: goodRdb, aof } = manyKeys(5_000);
+  const good = await writeTo(join(dir, 'good.rdb'), goodRdb);
+  const cutTail = Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab');
+  const truncated = await writeTo(join(dir, 'truncated.aof'), Buffer.concat([aof, cutTail]));
+
+  // (a) `ferry import good.rdb truncated.aof`: the AOF after the RDB fails, and the RDB is not written.
+  const r = await ferryImport(good, truncated, '--target', target.url);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /AOF_TRUNCATED/);
+  assert.ok(r.stderr.includes(truncated), `the error names the AOF: ${r.stderr}`);
+  assert.equal(await c.dbsize(), 0, 'nothing of good.rdb written');
+
+  // (b) A zip and a tar.gz holding a good RDB, then an AOF with a dangling MULTI.
+  const dangling = Buffer.concat([aof, Buffer.from('*1\r\n$5\r\nMULTI\r\n'), aof.subarray(0, 500)]);
+  const entries = [{ name: 'shard-1/dump.rdb', data: goodRdb }, { name: 'shard-2/appendonly.aof', data: dangling }];
+  for (const archive of [await writeTo(join(dir, 'two.zip'), await zipBuffer(entries)), await writeTo(join(dir, 'two.tar.gz'), await tarGzBuffer(entries))]) {
+    await assert.rejects(
+      (async () => importRecords(await openInputs(archive), { target: target.url }))(),
+      (e: unknown) => isFerryError(e, 'AOF_TRUNCATED') && e.context.file === `${archive}!shard-2/appendonly.aof` && e.context.offset === aof.length,
+    );
+    assert.equal(await c.dbsize(), 0, `${archive}: nothing written`);
+  }
+
+  // (c) A .gz bomb given second (as a DCS task naming two files): stopped by its guard, the RDB not written.
+  const bomb = await writeTo(join(dir, 'second.aof.gz'), gzipSync(Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n'.repeat(200_000))));
+  await assert.rejects(
+    (async () => importRecords(await openInputs([good, bomb], { archiveLimits: { ratioFloorBytes: 1 << 20, maxRatio: 50 } }), { target: target.url }))(),
+    (e: unknown) => isFerryError(e, 'ARCHIVE_HOSTILE') && e.context.file === bomb,
+  );
+  assert.equal(await c.dbsize(), 0, 'nothing written before the bomb');
+
+  // Whole, the same inputs import every key; progress ends at the total of every pass.
+  const whole = await writeTo(join(dir, 'whole.aof'), aof);
+  const ok = await ferryImport(good, whole, '--target', target.url);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(await c.dbsize(), 5_000, 'the AOF rewrites the same keys as the RDB');
+  const progress = ok.stderr.split('\n').filter((l) => l.startsWith('{"progress"')).map((l) => (JSON.parse(l) as { progress: { bytesRead: number; totalBytes: number } }).progress);
+  const last = progress[progress.length - 1]!;
+  assert.equal(last.totalBytes, goodRdb.length + 2 * aof.length);
+  assert.equal(last.bytesRead, last.totalBytes);
+  await c.flushall();
+  const inputs = await openInputs(await writeTo(join(dir, 'two-ok.tar.gz'), await tarGzBuffer([entries[0]!, { name: 'shard-2/appendonly.aof', data: aof }])));
+  const s = await importRecords(inputs, { target: target.url });
+  assert.equal(s.errors, 0);
+  assert.equal(await c.dbsize(), 5_000);
+});

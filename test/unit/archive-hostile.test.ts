@@ -272,3 +272,36 @@ test('unknown content is FORMAT_UNKNOWN; an archive with no backup in it too', a
   await rejectsWith(await writeTo(join(dir, 'x.rdb'), Buffer.from('hello world')), 'FORMAT_UNKNOWN', /neither/);
   await rejectsWith(await writeTo(join(dir, 'docs.zip'), await zipBuffer([{ name: 'a.txt', data: Buffer.from('hi') }])), 'FORMAT_UNKNOWN', /holds no RDB/);
 });
+
+test('the backups of one archive are checked together: a bad AOF after a good RDB fails before any record (zip, tar.gz)', async () => {
+  const body = manySets(2_000);
+  const dangling = Buffer.concat([body, Buffer.from('*1\r\n$5\r\nMULTI\r\n'), manySets(3)]);
+  const entries = [{ name: 'a/dump.rdb', data: rdb }, { name: 'b/cmds.aof', data: dangling }];
+  const zip = await writeTo(join(dir, 'rdb-then-multi.zip'), await zipBuffer(entries));
+  const tgz = await writeTo(join(dir, 'rdb-then-multi.tgz'), await tarGzBuffer(entries));
+  const zi = await openInputs(zip);
+  assert.deepEqual(zi.map((i) => i.format.kind), ['rdb', 'aof']);
+  const [ti] = await openInputs(tgz);
+  // Reading the first backup (no check() called first) checks the second one before any record.
+  for (const [path, input] of [[zip, zi[0]!], [tgz, ti!]] as const) {
+    const r = await pull(input);
+    assert.ok(isFerryError(r.error, 'AOF_TRUNCATED'), `${path}: ${String(r.error)}`);
+    assert.match(r.error.message, /inside the MULTI block/);
+    assert.equal(r.error.context.file, `${path}!b/cmds.aof`);
+    assert.equal(r.error.context.offset, body.length);
+    assert.equal(r.records, 0, `${path}: no record of the good RDB before the error`);
+  }
+  // check() on any input of the zip checks them all, once.
+  const again = await openInputs(zip);
+  await assert.rejects(again[0]!.check!(), (e: unknown) => isFerryError(e, 'AOF_TRUNCATED') && e.context.file === `${zip}!b/cmds.aof`);
+  await assert.rejects(again[1]!.check!(), (e: unknown) => isFerryError(e, 'AOF_TRUNCATED'));
+
+  // Whole, the same archives read every record; check() then records() reads each pass once (zip: size is honest).
+  const good = [{ name: 'a/dump.rdb', data: rdb }, { name: 'b/cmds.aof', data: body }];
+  const okZip = await openInputs(await writeTo(join(dir, 'rdb-then-aof.zip'), await zipBuffer(good)));
+  for (const i of okZip) await i.check?.();
+  let records = 0;
+  for (const i of okZip) records += (await pull(i)).records;
+  assert.ok(records > 2_000);
+  assert.equal(okZip.reduce((a, i) => a + i.bytesRead(), 0), okZip.reduce((a, i) => a + i.size!, 0));
+});
