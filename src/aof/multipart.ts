@@ -23,6 +23,11 @@ export interface MultipartOptions extends AofReadOptions {
   namePrefix?: string;
   /** readMultipart: false when the checking pass already ran (`checkMultipart`) or is not wanted. Default true. */
   precheck?: boolean;
+  /**
+   * checkMultipart: files already known to pass their checking pass under these options (an archive's
+   * listing pass checked them on the way); they are not opened again for it.
+   */
+  checked?: (file: string, isLast: boolean) => boolean;
 }
 
 function filesOf(manifest: Manifest, opts: MultipartOptions): ManifestFile[] {
@@ -41,7 +46,9 @@ export async function checkMultipart(manifest: Manifest, open: PartOpener, opts:
   if (!checkWanted(opts)) return;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    await checkAofStream(await open(f.file), nameOf(f.file, opts), { ...opts, isLast: i === files.length - 1 }, opts.onBytes);
+    const isLast = i === files.length - 1;
+    if (opts.checked?.(f.file, isLast)) continue;
+    await checkAofStream(await open(f.file), nameOf(f.file, opts), { ...opts, isLast }, opts.onBytes);
   }
 }
 

@@ -151,7 +151,8 @@ function plainInput(blob: Blob, format: 'rdb' | 'aof', head: Buffer, o: ReadOpti
 /**
  * A multi-part AOF whose files are opened by `open` (siblings on disk or in a bucket, or archive
  * entries). `sizes` are what one pass over each file (in load order) reads; `baseHead` is the base's
- * first bytes (CHECK_HEAD_BYTES of them) when the manifest names a base.
+ * first bytes (CHECK_HEAD_BYTES of them) when the manifest names a base. `checked` names the files
+ * an archive's listing already checked (their checking pass is not run again).
  */
 export function multipartInput(
   name: string,
@@ -161,6 +162,7 @@ export function multipartInput(
   container: FormatInfo['container'],
   baseHead: Buffer | null,
   o: ReadOptions,
+  checked?: MultipartOptions['checked'],
 ): SourceInput {
   const m = meterOf();
   // With a checking pass every file is read twice, but for a plain RDB base (one not marked as an AOF
@@ -175,6 +177,7 @@ export function multipartInput(
     onNotice: o.onNotice,
     checksum: o.checksum,
     inlineLimit: o.inlineLimit,
+    ...(checked ? { checked } : {}),
   };
   const opener = (file: string): Promise<AsyncIterable<Buffer>> => open(file, m.add);
   return checkedInput(
@@ -200,7 +203,10 @@ export async function manifestInput(loc: Located, container: FormatInfo['contain
   return multipartInput(loc.blob.name, manifest, async (file, count) => countedStream(parts.get(file)!.stream(), count), sizes, container, baseHead, o);
 }
 
-/** Inputs held in one archive: one per multi-part set, one per other RDB/AOF entry, checked together. */
+/**
+ * Inputs held in one archive: one per multi-part set, one per other RDB/AOF entry, checked together.
+ * Entries the listing checked already (tar) get no checking pass of their own.
+ */
 function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInput[] {
   const out: SourceInput[] = [];
   const used = new Set<string>();
@@ -220,7 +226,10 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
     // A zip entry's pass reads its compressed bytes; a tar entry's pass reads the tar up to it (counted as the whole tar).
     const sizes = files.map((f) => (archive.kind === 'zip' ? (f.compressedSize ?? 0) : blob.size));
     const base = manifest.base ? files[0]!.head : null;
-    out.push(multipartInput(`${blob.name}!${dir || e.path}`, manifest, async (file, count) => archive.open(byPath.get(pathOf(file))!.path, count), sizes, archive.kind, base, o));
+    // The listing checked each file as a whole file, as if last: for a file before the last that
+    // holds only when a cut tail is an error anyway.
+    const checked = (file: string, isLast: boolean): boolean => byPath.get(pathOf(file))?.checked === true && (isLast || o.aofTruncated !== 'load');
+    out.push(multipartInput(`${blob.name}!${dir || e.path}`, manifest, async (file, count) => archive.open(byPath.get(pathOf(file))!.path, count), sizes, archive.kind, base, o, checked));
   }
   for (const e of archive.entries) {
     if (used.has(e.path) || (e.format !== 'rdb' && e.format !== 'aof')) continue;
@@ -233,7 +242,7 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
     out.push(
       checkedInput(
         { name, size: times(archive.kind === 'zip' ? e.compressedSize : blob.size, passes), format: { kind: format, container: archive.kind, rdb: rdbHeader(e.head) }, bytesRead: () => m.n },
-        passes > 1 ? () => checkOf(open, name, o, e.size) : null,
+        passes > 1 && e.checked !== true ? () => checkOf(open, name, o, e.size) : null,
         () => readOf(open, name, o, e.size),
       ),
     );
@@ -242,11 +251,17 @@ function archiveInputs(blob: Blob, archive: Archive, o: ReadOptions): SourceInpu
   return checkedTogether(out);
 }
 
+/** The options the tar listing runs the AOF check with, or undefined when no checking pass is wanted. */
+function listingCheck(o: ReadOptions): AofReadOptions | undefined {
+  if (o.precheck === false || !checkWanted({ truncated: o.aofTruncated, refused: o.aofRefused })) return undefined;
+  return { truncated: o.aofTruncated, refused: o.aofRefused, checksum: o.checksum, inlineLimit: o.inlineLimit };
+}
+
 /**
  * A tar or tar.gz as one input. Opening it reads only the first entry's head (cheap pre-checks: no
  * archive is read whole before a task starts); its `check()` lists and checks the whole archive,
- * then runs the checks of every backup in it (a hostile archive or a bad backup in it fails before
- * any record is yielded, so nothing is written); then records are read from each
+ * running the AOF check over every backup in it on the way (a hostile archive or a bad backup in it
+ * fails before any record is yielded, so nothing is written); then records are read from each
  * RDB/AOF/multi-part set in it in turn. Progress counts compressed bytes over all passes, so the
  * size is not known in advance.
  */
@@ -265,8 +280,9 @@ async function tarInput(blob: Blob, gz: boolean, limits: ArchiveLimits, o: ReadO
   return checkedInput(
     { name: blob.name, size: null, format: { kind, container, rdb: rdbHeader(first.head) }, bytesRead: () => m.n + inner.reduce((a, i) => a + i.bytesRead(), 0) },
     async () => {
-      inner = archiveInputs(blob, await readTar(blob, gz, limits, m.add), o);
-      // The inputs of one archive check one another: this checks every backup in the tar.
+      inner = archiveInputs(blob, await readTar(blob, gz, limits, m.add, listingCheck(o)), o);
+      // Whatever the listing could not vouch for (an entry that failed it, a part before the last
+      // with a cut tail allowed) is checked by its own pass; the inputs check one another.
       await inner[0]!.check?.();
     },
     async function* () {

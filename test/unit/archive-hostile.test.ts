@@ -305,3 +305,33 @@ test('the backups of one archive are checked together: a bad AOF after a good RD
   assert.ok(records > 2_000);
   assert.equal(okZip.reduce((a, i) => a + i.bytesRead(), 0), okZip.reduce((a, i) => a + i.size!, 0));
 });
+
+test('a tar runs the AOF check during its listing pass: no pass of its own per entry; a part before the last still judged as such', async () => {
+  const body = manySets(1_000);
+  const tgz = await writeTo(join(dir, 'one-aof.tgz'), await tarGzBuffer([{ name: 'x/a.aof', data: body }]));
+  const [t] = await openInputs(tgz);
+  await t!.check!();
+  const size = (await readFile(tgz)).length;
+  assert.equal(t!.bytesRead(), size, 'check(): the listing pass alone');
+  assert.deepEqual(await pull(t!), { records: 1_000, error: null });
+  assert.equal(t!.bytesRead(), 2 * size, 'the listing pass, then one reading pass');
+
+  // A multi-part set whose middle file is cut: the listing checks it as a whole file (where a cut
+  // tail may be dropped under load), so its own pass judges it as a file before the last.
+  const set = (k: string): string => `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$1\r\nv\r\n`;
+  const mp = await writeTo(join(dir, 'mp-cut.tgz'), await tarGzBuffer([
+    { name: 'x/a.aof.manifest', data: Buffer.from('file a.base.aof seq 1 type b\nfile a.1.incr.aof seq 1 type i\nfile a.2.incr.aof seq 2 type i\n') },
+    { name: 'x/a.base.aof', data: Buffer.from(set('a').repeat(20)) },
+    { name: 'x/a.1.incr.aof', data: Buffer.from(set('b') + '*2\r\n$3\r\nDEL') },
+    { name: 'x/a.2.incr.aof', data: Buffer.from(set('c')) },
+  ]));
+  for (const aofTruncated of ['error', 'load'] as const) {
+    const [m] = await openInputs(mp, { aofTruncated });
+    const r = await pull(m!);
+    assert.ok(isFerryError(r.error, 'AOF_TRUNCATED'), `${aofTruncated}: ${String(r.error)}`);
+    assert.match(r.error.message, /only the last file/);
+    assert.equal(r.error.context.file, `${mp}!x/a.1.incr.aof`);
+    assert.equal(r.error.context.offset, set('b').length);
+    assert.equal(r.records, 0);
+  }
+});

@@ -14,6 +14,11 @@ export interface ArchiveEntry {
   head: Buffer;
   /** The manifest's text, for manifest entries. */
   manifestText?: string;
+  /**
+   * Set when the listing ran the AOF checking pass over the entry (tar, given the reading options):
+   * true when it passed as a whole file (or needs none: a plain RDB), false when it failed.
+   */
+  checked?: boolean;
 }
 
 export interface Archive {
