@@ -5,7 +5,6 @@
  * skip); FerryErrors are reported by main.ts (exit 2).
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { FerryError } from '../errors/ferry-error.js';
 import { openInputs } from '../source/index.js';
 import { importRecords, parseDbMap } from '../pipeline/import.js';
@@ -65,7 +64,7 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
   // source is in a bucket or a file is given, as `ferry inspect` does.
   const needsConfig = o.config !== undefined || sources.some((s) => /^(s3|obs):\/\//.test(s));
   const config = needsConfig ? (await import('../config/load.js')).loadConfig({ configPath: o.config }) : { buckets: [], dataDir: undefined };
-  const progress = progressReporter();
+  const progress = await progressReporter();
   const target = withCliTls(parseTargetUrl(o.target), cmd, (m) => progress.log('warn', 'TLS_INSECURE', m));
   const inputs = await openInputs(sources, {
     signal: abort.signal,
@@ -118,9 +117,10 @@ function report(s: ImportSummary, json: boolean): void {
   for (const e of s.errorList) process.stdout.write(`  error ${e.code}: ${e.message}\n`);
 }
 
-/** A bar on a TTY, JSON lines otherwise. */
-function progressReporter(): { update: (p: ImportProgress) => void; log: (level: string, code: string, message: string) => void; stop: () => void } {
+/** A bar on a TTY (cli-progress, loaded only then), JSON lines otherwise. */
+async function progressReporter(): Promise<{ update: (p: ImportProgress) => void; log: (level: string, code: string, message: string) => void; stop: () => void }> {
   if (process.stderr.isTTY) {
+    const { default: cliProgress } = await import('cli-progress');
     const bar = new cliProgress.SingleBar(
       { stream: process.stderr, format: '{bar} {percentage}% | {mb}/{totalMb} MB | {keys} keys | {rate} keys/s | ETA {eta_formatted}', hideCursor: true },
       cliProgress.Presets.shades_classic,

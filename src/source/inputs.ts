@@ -22,8 +22,8 @@ import { parseManifest, MAX_MANIFEST_BYTES, loadOrder, type Manifest } from '../
 import { checkMultipart, readMultipart, type MultipartOptions } from '../aof/multipart.js';
 import { readHead, type Blob } from './blob.js';
 import { sniff, SNIFF_BYTES, rdbHeader, isArchiveFormat, type ContentFormat } from './sniff.js';
-import { readZip } from './archive/zip.js';
-import { readTar, firstTarEntryHead } from './archive/tar.js';
+// zip.js and tar.js (yauzl, tar-stream) are loaded only when an archive is met: ~10 MB of a plain
+// RDB import's resident memory otherwise.
 import { gunzipBlob } from './archive/gunzip.js';
 import { splitEntryPath } from './archive/entry-path.js';
 import { DEFAULT_ARCHIVE_LIMITS, ExpansionGuard, type ArchiveLimits } from './archive/limits.js';
@@ -267,6 +267,7 @@ function listingCheck(o: ReadOptions): AofReadOptions | undefined {
  */
 async function tarInput(blob: Blob, gz: boolean, limits: ArchiveLimits, o: ReadOptions): Promise<SourceInput> {
   const container = gz ? 'tar.gz' : 'tar';
+  const { readTar, firstTarEntryHead } = await import('./archive/tar.js');
   const first = await firstTarEntryHead(blob, gz, limits);
   // Nothing recognisable in it: the full listing says why (a hostile entry, or no backup at all).
   if (!first) return archiveInputs(blob, await readTar(blob, gz, limits), o)[0]!;
@@ -350,7 +351,7 @@ export async function inputsFromBlob(loc: Located, o: ReadOptions): Promise<Sour
     case 'manifest':
       return [await manifestInput(loc, 'file', o)];
     case 'zip':
-      return archiveInputs(blob, await readZip(blob, limits), o);
+      return archiveInputs(blob, await (await import('./archive/zip.js')).readZip(blob, limits), o);
     case 'tar':
       return [await tarInput(blob, false, limits, o)];
     case 'gzip': {
