@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { PgTaskStore } from '../../src/store/postgres/store.js';
 import type { TaskClaim } from '../../src/store/contract.js';
 import { startRedis, CORPUS, digest, type RedisServer } from '../helpers/redis-server.js';
+import { startSlowProxy, type SlowProxy } from '../helpers/slow-proxy.js';
 import { pgSchemas } from '../helpers/pg.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -32,6 +33,13 @@ let cfg: string;
 let bigDigest: string;
 let smallDigest: string;
 const targets: Record<string, RedisServer> = {};
+/**
+ * Targets that imports must still be running into when a test stops, kills or shares them sit behind
+ * a proxy that passes 3 MB/s: the 9 MB import then lasts ~3 s on any machine (it once took 0.4 s,
+ * less than the tests' polling).
+ */
+const SLOW: string[] = ['s1', 's2', 'stop', 'kill'];
+const proxies: Record<string, SlowProxy> = {};
 const procs: ServeProcess[] = [];
 let worker: ChildProcess | null = null;
 
@@ -84,6 +92,7 @@ before(async () => {
   await ref.stop();
 
   for (const name of ['s1', 's2', 'stop', 'kill']) targets[name] = await startRedis({ password: `pw-${name}` });
+  for (const name of SLOW) proxies[name] = await startSlowProxy(targets[name]!.port, 3_000_000);
   storeUrl = schemas.url();
   cfg = join(dir, 'ferry.json');
   writeFileSync(
@@ -94,7 +103,7 @@ before(async () => {
       store: storeUrl,
       log_level: 'info',
       projects: [{ id: PROJECT, tokens: [TOKEN] }],
-      instances: Object.entries(targets).map(([name, r]) => ({ id: `inst-${name}`, project: PROJECT, name, type: 'single', addrs: `127.0.0.1:${r.port}`, password: `pw-${name}` })),
+      instances: Object.entries(targets).map(([name, r]) => ({ id: `inst-${name}`, project: PROJECT, name, type: 'single', addrs: `127.0.0.1:${proxies[name]?.port ?? r.port}`, password: `pw-${name}` })),
       buckets: [{ name: 'local-backups', path: bucket }],
       // One task per worker, so three tasks spread over three processes; a short lease and poll.
       tasks: { concurrency: 1, lease_seconds: 4, poll_ms: 200 },
@@ -113,6 +122,7 @@ after(async () => {
   }
   await Promise.all(procs.map((p) => (p.proc.exitCode === null && p.proc.signalCode === null ? p.stop() : Promise.resolve(null))));
   await store?.close();
+  await Promise.all(Object.values(proxies).map((p) => p.close()));
   await Promise.all(Object.values(targets).map((t) => t.stop()));
   await schemas.dropAll();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis, CORPUS, digest, type RedisServer } from '../helpers/redis-server.js';
+import { startSlowProxy, type SlowProxy } from '../helpers/slow-proxy.js';
 import { startS3, type S3TestServer } from '../helpers/s3-server.js';
 import { spawnServe, type ServeProcess } from './serve-process.js';
 
@@ -22,6 +23,13 @@ let dir: string;
 let cfg: string;
 let s3: S3TestServer;
 const targets: Record<string, RedisServer> = {};
+/**
+ * Targets that imports must still be running into when a test stops, kills or shares them sit behind
+ * a proxy that passes 3 MB/s: the 9 MB import then lasts ~3 s on any machine (it once took 0.4 s,
+ * less than the tests' polling).
+ */
+const SLOW: string[] = ['big', 'kill'];
+const proxies: Record<string, SlowProxy> = {};
 let refDigest: string;
 let bigDigest: string;
 let serve: ServeProcess | null = null;
@@ -52,6 +60,7 @@ before(async () => {
   await s3.put('s3-backups', 'shard/backup.tar.gz', readFileSync(join(bucket, 'nested', 'backup.tar.gz')));
 
   for (const name of ['rdb', 'tgz', 's3', 'big', 'kill']) targets[name] = await startRedis({ password: `pw-${name}` });
+  for (const name of SLOW) proxies[name] = await startSlowProxy(targets[name]!.port, 3_000_000);
   cfg = join(dir, 'ferry.json');
   writeFileSync(
     cfg,
@@ -60,7 +69,7 @@ before(async () => {
       data_dir: join(dir, 'data'),
       log_level: 'info',
       projects: [{ id: PROJECT, tokens: [TOKEN] }],
-      instances: Object.entries(targets).map(([name, r]) => ({ id: `inst-${name}`, project: PROJECT, name, type: 'single', addrs: `127.0.0.1:${r.port}`, password: `pw-${name}` })),
+      instances: Object.entries(targets).map(([name, r]) => ({ id: `inst-${name}`, project: PROJECT, name, type: 'single', addrs: `127.0.0.1:${proxies[name]?.port ?? r.port}`, password: `pw-${name}` })),
       buckets: [{ name: 'local-backups', path: bucket }, s3.bucket('s3-backups')],
       // The default 30 s lease: recovery after kill -9 must not wait for it (the dead pid is detected).
       tasks: { lease_seconds: 30 },
@@ -71,6 +80,7 @@ before(async () => {
 
 after(async () => {
   await serve?.stop();
+  await Promise.all(Object.values(proxies).map((p) => p.close()));
   await Promise.all(Object.values(targets).map((t) => t.stop()));
   await s3?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
