@@ -21,6 +21,7 @@ interface ImportCliOptions {
   dbMap?: string;
   targetDb?: string;
   acceptLoss?: boolean;
+  keepLzf?: boolean;
   json?: boolean;
   aofTruncated: string;
   aofRefused: string;
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--db-map <map>', 'source db to target db, e.g. 1:0,5:0')
     .option('--target-db <n>', 'write every source db into this target db')
     .option('--accept-loss', 'drop what the target cannot represent (field TTLs, module values...) and count it')
+    .option('--keep-lzf', 'send RESTORE payloads LZF-compressed as in the file (fewer bytes on the wire; by default they are inflated, which the target restores ~9% faster)')
     .option('--json', 'print the summary as one JSON line on stdout')
     .option('--aof-truncated <policy>', 'AOF ending inside a command or MULTI: error, or load (drop the tail and report it, like aof-load-truncated)', 'error')
     .option('--aof-refused <policy>', 'AOF commands an import must not replay (FLUSHALL, CONFIG...): error, or skip (report each)', 'error')
@@ -84,6 +86,7 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
       ...(o.dbMap ? { dbMap: parseDbMap(o.dbMap) } : {}),
       ...(targetDb !== undefined ? { targetDb } : {}),
       acceptLoss: o.acceptLoss ?? false,
+      keepLzf: o.keepLzf ?? false,
       signal: abort.signal,
       onProgress: progress.update,
       log: (level, code, message) => progress.log(level, code, message),

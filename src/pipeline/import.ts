@@ -39,6 +39,7 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
     conflict: opts.conflict ?? 'replace',
     onError: opts.onError ?? 'stop',
     acceptLoss: opts.acceptLoss ?? false,
+    inflate: !(opts.keepLzf ?? false),
     mapDb,
     log,
   });

@@ -50,6 +50,11 @@ export interface ImportOptions {
   targetDb?: number;
   /** Features the target cannot represent are dropped and counted instead of failing the import. */
   acceptLoss?: boolean;
+  /**
+   * RESTORE payloads keep their LZF strings as the file has them (fewer bytes on the wire, more
+   * work for the target). Default false: they are inflated, which the target restores faster.
+   */
+  keepLzf?: boolean;
   signal?: AbortSignal;
   /** Called at most every `progressIntervalMs` (default 500) and once at the end. */
   onProgress?: (p: ImportProgress) => void;

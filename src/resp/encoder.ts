@@ -147,9 +147,17 @@ export class RespEncoder {
     this.cmdBytes += this.header(0x24, b.length) + this.raw(b) + this.crlf();
   }
 
-  /** One bulk argument made of three pieces sent back to back (a RESTORE payload: head, value, footer). */
-  arg3(a: Buffer, b: Buffer, c: Buffer): void {
-    this.cmdBytes += this.header(0x24, a.length + b.length + c.length) + this.raw(a) + this.raw(b) + this.raw(c) + this.crlf();
+  /** One bulk argument made of pieces sent back to back (a RESTORE payload: head, value, footer). */
+  arg3(a: Buffer, b: Buffer | Buffer[], c: Buffer): void {
+    if (Buffer.isBuffer(b)) {
+      this.cmdBytes += this.header(0x24, a.length + b.length + c.length) + this.raw(a) + this.raw(b) + this.raw(c) + this.crlf();
+      return;
+    }
+    let n = a.length + c.length;
+    for (const p of b) n += p.length;
+    this.cmdBytes += this.header(0x24, n) + this.raw(a);
+    for (const p of b) this.cmdBytes += this.raw(p);
+    this.cmdBytes += this.raw(c) + this.crlf();
   }
 
   /** A non-negative integer argument (a TTL, a unix-ms expiry) written as decimal digits. */

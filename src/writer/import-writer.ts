@@ -23,6 +23,7 @@ import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from 
 import type { Item, Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
 import { encodeRestore, footerVersion, payloadLength } from './restore.js';
+import { inflatePieces } from './inflate-payload.js';
 import { rewriteEntry, type RewriteEnv } from './rewrite.js';
 import type { Target } from './target.js';
 import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandTable, type KeySpec } from './command-keys.js';
@@ -56,6 +57,8 @@ export interface WriterOptions {
   conflict: ConflictPolicy;
   onError: OnErrorPolicy;
   acceptLoss: boolean;
+  /** Inflate LZF strings in RESTORE payloads (inflate-payload.ts). */
+  inflate: boolean;
   /** Source db -> target db; throws TARGET_DB_UNSUPPORTED when there is no place for it. */
   mapDb(db: number): number;
   log(level: 'debug' | 'info' | 'warn' | 'error', code: string, message: string): void;
@@ -171,9 +174,26 @@ export class ImportWriter {
     const o = this.owner('restore', e.key, db, input, e.offset, this.o.conflict === 'fail' ? 'never' : 'idempotent', 1);
     if (e.type === 'module') o.module = e.module?.name ?? 'unknown';
     this.c.paths.restore++;
-    const { parts, bytes } = encodeRestore(this.restoreEnc, e, footerVersion(e)!, { replace, absTtl: this.t.info.features.absTtl, now: e.expireAt === null ? 0 : Date.now() });
+    const { parts, bytes } = encodeRestore(this.restoreEnc, e, footerVersion(e)!, { replace, absTtl: this.t.info.features.absTtl, now: e.expireAt === null ? 0 : Date.now() }, this.payloadRaw(e, input));
     this.c.commands++;
     return this.t.write(this.t.itemOfKey(parts, bytes, e.key, db, o));
+  }
+
+  /**
+   * The value bytes a RESTORE sends: with LZF strings inflated when that applies (the target then
+   * skips decompression: inflate-payload.ts has the measurement), else as the file has them.
+   */
+  private payloadRaw(e: Entry, input: string): Buffer | Buffer[] {
+    const raw = e.raw!;
+    if (!this.o.inflate || e.source.magic !== 'REDIS' || e.keyMeta !== null) return raw;
+    const t = e.typeByte;
+    // Cheap test first: most values have nothing to inflate.
+    if (!(t === 14 || t === 18 || (raw[0] === 0xc3 && (t === 0 || t === 9 || t === 10 || t === 11 || t === 12 || t === 13 || t === 16 || t === 17 || t === 20)))) return raw;
+    const inflated = inflatePieces(t, raw, { file: input, key: e.key.toString(), offset: e.offset });
+    if (inflated === null) return raw;
+    let n = 0;
+    for (const p of inflated) n += p.length;
+    return n + 11 <= this.protoMax ? inflated : raw;
   }
 
   /**

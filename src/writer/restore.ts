@@ -97,17 +97,20 @@ const SCRATCH_FOOTER = Buffer.alloc(10);
 /**
  * `restoreArgs` encoded straight into `enc` (the import's hot path: one RESTORE per key), without
  * the argument and payload arrays, the footer Buffer and the CRC object each call would allocate.
- * The bytes are those `enc.command(restoreArgs(...))` gives (a unit test holds them equal).
+ * The bytes are those `enc.command(restoreArgs(...))` gives (a unit test holds them equal). `raw`
+ * replaces the entry's value bytes (an inflated payload, see inflate-payload.ts).
  */
-export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags): { parts: Buffer[]; bytes: number } {
-  const raw = entry.raw!;
+export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, raw: Buffer | Buffer[] = entry.raw!): { parts: Buffer[]; bytes: number } {
   const head = entry.keyMeta ? Buffer.concat([Buffer.from([KEY_META]), entry.keyMeta, Buffer.from([entry.typeByte])]) : TYPE_BYTES[entry.typeByte]!;
   const footer = SCRATCH_FOOTER;
   footer.writeUInt16LE(version, 0);
   const crc = SCRATCH_CRC;
   crc.lo = 0;
   crc.hi = 0;
-  crc.update(head).update(raw).update(footer, 0, 2);
+  crc.update(head);
+  if (Buffer.isBuffer(raw)) crc.update(raw);
+  else for (const p of raw) crc.update(p);
+  crc.update(footer, 0, 2);
   footer.writeUInt32LE(crc.lo >>> 0, 2);
   footer.writeUInt32LE(crc.hi >>> 0, 6);
   const abs = f.absTtl && entry.expireAt !== null;
