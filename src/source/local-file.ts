@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { FerryError } from '../errors/ferry-error.js';
+import { HEADROOM } from '../io/byte-source.js';
 
 /**
  * Chunk size for file reads: per-chunk overhead is already negligible at 256 KiB, and smaller chunks
@@ -9,7 +9,7 @@ import { FerryError } from '../errors/ferry-error.js';
 export const FILE_CHUNK = 256 * 1024;
 
 /** Opens a local file as a stream of chunks, with its size; a missing file is SOURCE_NOT_FOUND. */
-export async function openLocalFile(path: string): Promise<{ size: number; stream: AsyncIterable<Buffer> }> {
+export async function openLocalFile(path: string): Promise<{ size: number; stream: AsyncGenerator<Buffer> }> {
   let size: number;
   try {
     const st = await stat(path);
@@ -22,5 +22,67 @@ export async function openLocalFile(path: string): Promise<{ size: number; strea
     if (code === 'EACCES') throw new FerryError('SOURCE_ACCESS_DENIED', `permission denied: ${path}`, { file: path });
     throw new FerryError('SOURCE_IO', `cannot read ${path}: ${(err as Error).message}`, { file: path });
   }
-  return { size, stream: createReadStream(path, { highWaterMark: FILE_CHUNK }) };
+  return { size, stream: readFileChunks(path, 0, size) };
+}
+
+/** Free bytes left in front of each chunk for ByteSource to put the previous chunk's tail in. */
+const CHUNK_HEADROOM = 64 * 1024;
+
+function ioError(path: string, name: string, err: unknown): FerryError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new FerryError('SOURCE_NOT_FOUND', `no such file: ${path}`, { file: name });
+  if (code === 'EACCES') return new FerryError('SOURCE_ACCESS_DENIED', `permission denied: ${path}`, { file: name });
+  return new FerryError('SOURCE_IO', `reading ${path} failed: ${(err as Error).message}`, { file: name }, { cause: err });
+}
+
+/**
+ * Bytes [start, end) of a file in FILE_CHUNK pieces, the next read already running while the caller
+ * works on the current piece. Each piece has CHUNK_HEADROOM free bytes in front of it (see HEADROOM
+ * in io/byte-source.ts). Hand-rolled on FileHandle.read rather than fs.createReadStream, whose
+ * buffers cannot carry that room. A file that shrinks while read ends early (the parser then
+ * reports the truncation at its offset).
+ */
+export async function* readFileChunks(path: string, start: number, end: number, name = path): AsyncGenerator<Buffer> {
+  if (end <= start) return;
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw ioError(path, name, err);
+  }
+  const handle = fh;
+  let pos = start;
+  /** The next read: its bytes, and whether it got all it asked for. */
+  const next = (): Promise<[Buffer, boolean]> | null => {
+    const n = Math.min(FILE_CHUNK, end - pos);
+    if (n <= 0) return null;
+    const mem = Buffer.allocUnsafe(CHUNK_HEADROOM + n);
+    const at = pos;
+    pos += n;
+    return handle.read(mem, CHUNK_HEADROOM, n, at).then((r) => {
+      const chunk = mem.subarray(CHUNK_HEADROOM, CHUNK_HEADROOM + r.bytesRead);
+      HEADROOM.set(chunk, CHUNK_HEADROOM);
+      return [chunk, r.bytesRead === n];
+    });
+  };
+  let pending = next();
+  try {
+    while (pending) {
+      let chunk: Buffer;
+      let whole: boolean;
+      try {
+        [chunk, whole] = await pending;
+      } catch (err) {
+        pending = null;
+        throw ioError(path, name, err);
+      }
+      if (chunk.length === 0) return;
+      pending = whole ? next() : null;
+      yield chunk;
+    }
+  } finally {
+    // The consumer may stop early with a read in flight: it must not become an unhandled rejection.
+    pending?.catch(() => {});
+    await handle.close().catch(() => {});
+  }
 }

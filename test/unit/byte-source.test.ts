@@ -5,23 +5,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ByteSource, SHORT } from '../../src/io/byte-source.js';
+import { ByteSource, SHORT, HEADROOM } from '../../src/io/byte-source.js';
+import { readFileChunks } from '../../src/source/local-file.js';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-async function* chunked(data: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
+async function* chunked(data: Buffer, sizes: number[], room = 0): AsyncGenerator<Buffer> {
   let off = 0;
   let i = 0;
   while (off < data.length) {
-    const n = sizes[i++ % sizes.length]!;
-    // Copies, as a file stream hands out fresh buffers.
-    yield Buffer.from(data.subarray(off, off + n));
+    const n = Math.min(sizes[i++ % sizes.length]!, data.length - off);
+    // Copies, as a file stream hands out fresh buffers; with `room`, free bytes in front (HEADROOM).
+    const mem = Buffer.alloc(room + n, 0xee);
+    data.copy(mem, room, off, off + n);
+    const chunk = mem.subarray(room, room + n);
+    if (room) HEADROOM.set(chunk, room);
+    yield chunk;
     off += n;
   }
 }
 
 /** Reads `data` as records of the given lengths, committing after each, and checks every byte. */
-async function readAll(data: Buffer, sizes: number[], records: number[]): Promise<void> {
+async function readAll(data: Buffer, sizes: number[], records: number[], room = 0, stream?: AsyncIterable<Buffer>): Promise<void> {
   const released: Buffer[] = [];
-  const src = new ByteSource(chunked(data, sizes), { name: 'mem', onRelease: (b, s, e) => released.push(Buffer.from(b.subarray(s, e))) });
+  const src = new ByteSource(stream ?? chunked(data, sizes, room), { name: 'mem', onRelease: (b, s, e) => released.push(Buffer.from(b.subarray(s, e))) });
   let off = 0;
   let r = 0;
   while (off < data.length) {
@@ -63,4 +71,26 @@ test('a big fill that meets the end of the stream reports false and keeps what i
   assert.equal(await src.fill(3 * 1024 * 1024), false);
   assert.equal(src.available, data.length);
   assert.ok(src.bytes(data.length).equals(data));
+});
+
+test('chunks with room in front: the kept tail goes there, same bytes and released ranges (and too little room falls back)', async () => {
+  const data = randomBytes(3 * 1024 * 1024 + 999);
+  // Records that straddle chunk boundaries by less and by more than the room.
+  for (const records of [[3, 70_000, 17, 1], [100_000, 5], [1, 2, 3, 300_000]]) {
+    for (const room of [16, 65_536]) await readAll(data, [262_144, 100_003], records, room);
+  }
+});
+
+test('readFileChunks: a file read with headroom chunks parses exactly, whole and by ranges', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bs-'));
+  try {
+    const data = randomBytes(2 * 1024 * 1024 + 12_345);
+    const path = join(dir, 'f.bin');
+    writeFileSync(path, data);
+    await readAll(data, [], [3, 70_000, 17, 300_001, 1], 0, readFileChunks(path, 0, data.length));
+    const part = data.subarray(1000, 1_500_000);
+    await readAll(part, [], [5, 99_999], 0, readFileChunks(path, 1000, 1_500_000));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
