@@ -123,15 +123,8 @@ export class ByteSource {
     const parts: Buffer[] = [];
     let have = this.buf.length - this.pos;
     while (have < n) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.ended = true;
-        break;
-      }
-      const v = r.value;
-      const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      if (chunk.length === 0) continue;
-      this.onBytes?.(chunk.length);
+      const chunk = await this.nextChunk();
+      if (chunk === null) break;
       parts.push(chunk);
       have += chunk.length;
     }
@@ -141,29 +134,18 @@ export class ByteSource {
 
   /** `fill` for big requests: chunks are copied into one buffer sized for the request as they come. */
   private async fillInto(n: number): Promise<boolean> {
-    const it = this.it!;
     const keepFrom = Math.min(this.mark, this.pos);
     this.flushRelease(keepFrom);
     const kept = this.buf.length - keepFrom;
     const want = this.pos - keepFrom + n;
     let big = Buffer.allocUnsafe(want + FILL_SLACK);
     this.buf.copy(big, 0, keepFrom);
-    this.base += keepFrom;
-    this.pos -= keepFrom;
-    this.mark -= keepFrom;
-    this.released -= keepFrom;
+    this.dropBefore(keepFrom);
     let w = kept;
     this.buf = big.subarray(0, w);
     while (w < want) {
-      const r = await it.next();
-      if (r.done) {
-        this.ended = true;
-        break;
-      }
-      const v = r.value;
-      const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      if (chunk.length === 0) continue;
-      this.onBytes?.(chunk.length);
+      const chunk = await this.nextChunk();
+      if (chunk === null) break;
       if (w + chunk.length > big.length) {
         // A chunk bigger than the slack (rare): grow to fit it.
         const grown = Buffer.allocUnsafe(w + chunk.length);
@@ -200,10 +182,31 @@ export class ByteSource {
     } else {
       this.buf = Buffer.concat(kept ? [this.buf.subarray(keepFrom), ...parts] : parts);
     }
-    this.base += keepFrom;
-    this.pos -= keepFrom;
-    this.mark -= keepFrom;
-    this.released -= keepFrom;
+    this.dropBefore(keepFrom);
+  }
+
+  /** Positions after `buf` lost its first `n` bytes (released already): offsets stay absolute. */
+  private dropBefore(n: number): void {
+    this.base += n;
+    this.pos -= n;
+    this.mark -= n;
+    this.released -= n;
+  }
+
+  /** The next non-empty chunk of the input as a Buffer (counted by onBytes), or null at its end. */
+  private async nextChunk(): Promise<Buffer | null> {
+    for (;;) {
+      const r = await this.it!.next();
+      if (r.done) {
+        this.ended = true;
+        return null;
+      }
+      const v = r.value;
+      const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      if (chunk.length === 0) continue;
+      this.onBytes?.(chunk.length);
+      return chunk;
+    }
   }
 
   /** Passes bytes [released, upTo) to the release hook. */
