@@ -16,11 +16,7 @@ export async function openLocalFile(path: string): Promise<{ size: number; strea
     if (!st.isFile()) throw new FerryError('SOURCE_NOT_FOUND', `not a regular file: ${path}`, { file: path });
     size = st.size;
   } catch (err) {
-    if (err instanceof FerryError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new FerryError('SOURCE_NOT_FOUND', `no such file: ${path}`, { file: path });
-    if (code === 'EACCES') throw new FerryError('SOURCE_ACCESS_DENIED', `permission denied: ${path}`, { file: path });
-    throw new FerryError('SOURCE_IO', `cannot read ${path}: ${(err as Error).message}`, { file: path });
+    throw err instanceof FerryError ? err : ioError(path, path, err);
   }
   return { size, stream: readFileChunks(path, 0, size) };
 }
