@@ -23,7 +23,7 @@ import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from 
 import type { Item, Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
 import { encodeRestore, footerVersion, payloadLength } from './restore.js';
-import { inflatePieces } from './inflate-payload.js';
+import { inflatePieces, mayInflate } from './inflate-payload.js';
 import { rewriteEntry, type RewriteEnv } from './rewrite.js';
 import type { Target } from './target.js';
 import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandTable, type KeySpec } from './command-keys.js';
@@ -186,10 +186,8 @@ export class ImportWriter {
   private payloadRaw(e: Entry, input: string): Buffer | Buffer[] {
     const raw = e.raw!;
     if (!this.o.inflate || e.source.magic !== 'REDIS' || e.keyMeta !== null) return raw;
-    const t = e.typeByte;
-    // Cheap test first: most values have nothing to inflate.
-    if (!(t === 14 || t === 18 || (raw[0] === 0xc3 && (t === 0 || t === 9 || t === 10 || t === 11 || t === 12 || t === 13 || t === 16 || t === 17 || t === 20)))) return raw;
-    const inflated = inflatePieces(t, raw, { file: input, key: e.key.toString(), offset: e.offset });
+    if (!mayInflate(e.typeByte, raw)) return raw;
+    const inflated = inflatePieces(e.typeByte, raw, { file: input, key: e.key.toString(), offset: e.offset });
     if (inflated === null) return raw;
     let n = 0;
     for (const p of inflated) n += p.length;

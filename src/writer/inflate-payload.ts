@@ -42,6 +42,14 @@ export function encodeRdbLength(n: number): Buffer {
 }
 
 /**
+ * False when `inflatePieces` surely has nothing to do (a cheap test for the per-key path: most values
+ * are neither quicklists nor LZF blobs).
+ */
+export function mayInflate(typeByte: number, raw: Buffer): boolean {
+  return typeByte === QUICKLIST || typeByte === QUICKLIST_2 || (raw[0] === LZF && ONE_BLOB.has(typeByte));
+}
+
+/**
  * `raw` (the value bytes of an entry of `typeByte`, Redis magic) with its LZF strings inflated, or
  * null when there is nothing to inflate, the form is not one this rewrites, or the result would pass
  * INFLATE_MAX. Corrupt input throws the blob decoders' typed errors.
