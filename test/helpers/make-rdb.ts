@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { startRedis, digest, type RedisServer } from './redis-server.js';
@@ -446,4 +446,20 @@ export async function pipeInto(server: RedisServer, commands: AsyncIterable<Comm
   if (writeError) throw new Error(`redis-cli --pipe stopped reading (exit ${code}): ${(writeError as Error).message} ${output.trim()}`);
   const m = /errors: (\d+), replies: (\d+)/.exec(output);
   if (code !== 0 || !m || m[1] !== '0') throw new Error(`redis-cli --pipe failed (exit ${code}): ${output.trim()}`);
+}
+
+/**
+ * An RDB of `keys` string keys written by a real server (`DEBUG POPULATE keys key 32`), copied to
+ * `dest`; returns the server's DEBUG DIGEST of it. Big enough to import for a while (stop/kill tests).
+ */
+export async function populatedRdb(dest: string, keys: number): Promise<string> {
+  const gen = await startRedis();
+  try {
+    await gen.client().call('DEBUG', 'POPULATE', String(keys), 'key', '32');
+    await gen.client().call('SAVE');
+    await copyFile(join(gen.dir, 'dump.rdb'), dest);
+    return await digest(gen.client());
+  } finally {
+    await gen.stop();
+  }
 }

@@ -5,10 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { startRedis, digest, type RedisServer } from '../helpers/redis-server.js';
+import { startProxy } from '../helpers/loopback-proxy.js';
 import { makeRdbWith, makeEveryTypeRdb, type RdbFixture } from '../helpers/make-rdb.js';
 import { importRecords } from '../../src/pipeline/import.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
@@ -18,42 +18,23 @@ import { rdbInput, diffKeys } from './import-helpers.js';
 /** Forwards to `port`; the first `cuts` connections are destroyed once `cutAfter` client bytes went through. */
 async function cuttingProxy(port: number, cutAfter: number, cuts: number): Promise<{ port: number; cutsDone: () => number; close: () => Promise<void> }> {
   let done = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
+  const proxy = await startProxy(port, (c) => {
     const armed = done < cuts;
     let seen = 0;
-    client.on('data', (d: Buffer) => {
-      seen += d.length;
-      if (armed && seen >= cutAfter && !client.destroyed) {
-        done++;
-        // Forward only part of the chunk, then cut: the server may have run some commands whose replies are lost.
-        upstream.write(d.subarray(0, Math.max(0, d.length - (seen - cutAfter))), () => {
-          client.destroy();
-          upstream.destroy();
-        });
-        return;
-      }
-      upstream.write(d);
-    });
-    upstream.on('data', (d: Buffer) => client.write(d));
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
+    return {
+      onData(d) {
+        seen += d.length;
+        if (armed && seen >= cutAfter && !c.client.destroyed) {
+          done++;
+          // Forward only part of the chunk, then cut: the server may have run some commands whose replies are lost.
+          c.upstream.write(d.subarray(0, Math.max(0, d.length - (seen - cutAfter))), () => c.destroy());
+          return;
+        }
+        c.upstream.write(d);
+      },
     };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cutsDone: () => done,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  return { port: proxy.port, cutsDone: () => done, close: () => proxy.close() };
 }
 
 let target: RedisServer;

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { PgTaskStore } from '../../src/store/postgres/store.js';
 import type { TaskClaim } from '../../src/store/contract.js';
 import { startRedis, CORPUS, digest, type RedisServer } from '../helpers/redis-server.js';
-import { startSlowProxy, type SlowProxy } from '../helpers/slow-proxy.js';
+import { startSlowProxy, type Proxy } from '../helpers/loopback-proxy.js';
+import { populatedRdb } from '../helpers/make-rdb.js';
 import { pgSchemas } from '../helpers/pg.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -39,7 +40,7 @@ const targets: Record<string, RedisServer> = {};
  * less than the tests' polling).
  */
 const SLOW: string[] = ['s1', 's2', 'stop', 'kill'];
-const proxies: Record<string, SlowProxy> = {};
+const proxies: Record<string, Proxy> = {};
 const procs: ServeProcess[] = [];
 let worker: ChildProcess | null = null;
 
@@ -78,15 +79,7 @@ before(async () => {
   mkdirSync(bucket, { recursive: true });
   copyFileSync(`${CORPUS}/generated/redis-7.0.rdb`, join(bucket, 'small.rdb'));
   // An RDB written by a real server, big enough that an import is still running when it is killed.
-  const gen = await startRedis();
-  try {
-    await gen.client().call('DEBUG', 'POPULATE', String(BIG_KEYS), 'key', '32');
-    await gen.client().call('SAVE');
-    copyFileSync(join(gen.dir, 'dump.rdb'), join(bucket, 'big.rdb'));
-    bigDigest = await digest(gen.client());
-  } finally {
-    await gen.stop();
-  }
+  bigDigest = await populatedRdb(join(bucket, 'big.rdb'), BIG_KEYS);
   const ref = await startRedis({ rdbFile: `${CORPUS}/generated/redis-7.0.rdb` });
   smallDigest = await digest(ref.client());
   await ref.stop();

@@ -11,7 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis, CORPUS, digest, type RedisServer } from '../helpers/redis-server.js';
-import { startSlowProxy, type SlowProxy } from '../helpers/slow-proxy.js';
+import { startSlowProxy, type Proxy } from '../helpers/loopback-proxy.js';
+import { populatedRdb } from '../helpers/make-rdb.js';
 import { startS3, type S3TestServer } from '../helpers/s3-server.js';
 import { spawnServe, type ServeProcess } from './serve-process.js';
 
@@ -29,7 +30,7 @@ const targets: Record<string, RedisServer> = {};
  * less than the tests' polling).
  */
 const SLOW: string[] = ['big', 'kill'];
-const proxies: Record<string, SlowProxy> = {};
+const proxies: Record<string, Proxy> = {};
 let refDigest: string;
 let bigDigest: string;
 let serve: ServeProcess | null = null;
@@ -42,15 +43,7 @@ before(async () => {
   execFileSync('tar', ['czf', join(bucket, 'nested', 'backup.tar.gz'), '-C', bucket, 'dump.rdb']);
 
   // A bigger RDB (written by a real server) so imports last long enough to stop or kill.
-  const gen = await startRedis();
-  try {
-    await gen.client().call('DEBUG', 'POPULATE', String(BIG_KEYS), 'key', '32');
-    await gen.client().call('SAVE');
-    copyFileSync(join(gen.dir, 'dump.rdb'), join(bucket, 'big.rdb'));
-    bigDigest = await digest(gen.client());
-  } finally {
-    await gen.stop();
-  }
+  bigDigest = await populatedRdb(join(bucket, 'big.rdb'), BIG_KEYS);
   const ref = await startRedis({ rdbFile: `${CORPUS}/generated/redis-7.0.rdb` });
   refDigest = await digest(ref.client());
   await ref.stop();

@@ -11,7 +11,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +18,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
 import { startRedis, startCluster, digest, type RedisServer, type RedisCluster } from '../helpers/redis-server.js';
 import { makeTestCerts, type TestCerts } from '../helpers/tls-certs.js';
+import { startProxy } from '../helpers/loopback-proxy.js';
 import { makeEveryTypeRdb, makeRdbWith, type RdbFixture } from '../helpers/make-rdb.js';
 import { rdbInput, diffKeys, keyDigests } from './import-helpers.js';
 import { importRecords } from '../../src/pipeline/import.js';
@@ -241,38 +241,21 @@ test('ferry backup of a TLS source with --tls-ca/--tls-cert/--tls-key (the share
 /** Forwards to `port`; the first target connection that carries more than `cutAfter` client bytes is cut. */
 async function cuttingProxy(port: number, cutAfter: number): Promise<{ port: number; cuts: () => number; close: () => Promise<void> }> {
   let cuts = 0;
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
+  const proxy = await startProxy(port, (c) => {
     let seen = 0;
-    client.on('data', (d: Buffer) => {
-      seen += d.length;
-      if (cuts === 0 && seen > cutAfter) {
-        cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      upstream.write(d);
-    });
-    upstream.on('data', (d: Buffer) => client.write(d));
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
+    return {
+      onData(d) {
+        seen += d.length;
+        if (cuts === 0 && seen > cutAfter) {
+          cuts++;
+          c.destroy();
+          return;
+        }
+        c.upstream.write(d);
+      },
     };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    cuts: () => cuts,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => srv.close(r));
-    },
-  };
+  return { port: proxy.port, cuts: () => cuts, close: () => proxy.close() };
 }
 
 test('a TLS connection cut mid-import is re-established over TLS (client certificate again) and the data is exact', async () => {
