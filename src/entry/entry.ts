@@ -42,7 +42,16 @@ export interface Entry {
    * Decoded value, in chunks. For inline values this decodes `raw`; for streamed values it reads
    * from the input and must be consumed fully before the parser can go on.
    */
-  chunks(): AsyncIterable<ValueChunk>;
+  chunks(opts?: ChunkOptions): AsyncIterable<ValueChunk>;
+}
+
+export interface ChunkOptions {
+  /**
+   * The consumer is done with each chunk's bytes when it asks for the next one, unless it pinned
+   * their lease (io/buffer-lease.ts; the RESP encoder pins what it references). The decoder may
+   * then hand out pooled buffers that it reuses (today: a streamed LZF string's 1 MiB chunks).
+   */
+  leased?: boolean;
 }
 
 export interface SourceFormat {

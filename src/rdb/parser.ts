@@ -269,8 +269,10 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
         e.idle = idle;
         e.freq = freq;
         e.keyMeta = keyMeta;
-        const gen = decodeValue(src, typeByte, limits, { key: key.toString('latin1'), magic, rdbVersion: version });
+        const ctx = { key: key.toString('latin1'), magic, rdbVersion: version, leased: false };
+        const gen = decodeValue(src, typeByte, limits, ctx);
         e.stream = gen;
+        e.streamCtx = ctx;
         resetKeyState();
         yield [{ kind: 'entry', entry: e }];
         // Whatever the consumer left unread is read (and dropped) here, so the parser stays in step:

@@ -1,7 +1,8 @@
 /** The Entry the RDB parser emits: raw bytes when small, a one-shot chunk stream when big. */
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { Entry, SourceFormat, ValueChunk, ValueType } from '../entry/entry.js';
+import type { ChunkOptions, Entry, SourceFormat, ValueChunk, ValueType } from '../entry/entry.js';
+import type { DecodeContext } from './values/batches.js';
 import type { ReadLimits } from './primitives.js';
 import { decodeValue } from './values/decode.js';
 
@@ -12,6 +13,8 @@ export class RdbEntry implements Entry {
   module: { name: string; encver: number; id: bigint } | null = null;
   /** For streamed values: the decoder reading from the input, and whether a consumer took it. */
   stream: AsyncGenerator<ValueChunk> | null = null;
+  /** The streamed decoder's context (read when its first chunk is asked for: `leased` is set before). */
+  streamCtx: DecodeContext | null = null;
   private taken = false;
 
   /** True once a consumer asked for the streamed value's chunks. */
@@ -36,7 +39,7 @@ export class RdbEntry implements Entry {
     private readonly limits: ReadLimits,
   ) {}
 
-  chunks(): AsyncIterable<ValueChunk> {
+  chunks(opts: ChunkOptions = {}): AsyncIterable<ValueChunk> {
     const ctx = { key: this.key.toString('latin1'), magic: this.source.magic, rdbVersion: this.source.rdbVersion };
     if (this.raw) {
       const src = new ByteSource(this.raw, { name: this.fileName });
@@ -46,6 +49,7 @@ export class RdbEntry implements Entry {
     const inner = this.stream;
     if (!inner || this.taken) throw new FerryError('INTERNAL', 'a streamed value can be read only once, before the parser moves on', { key: ctx.key });
     this.taken = true;
+    if (opts.leased && this.streamCtx) this.streamCtx.leased = true;
     // Breaking out of a for-await must not close the decoder: the parser drains what is left.
     return {
       [Symbol.asyncIterator]: () => ({

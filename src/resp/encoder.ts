@@ -11,6 +11,8 @@
  * 256 MB value out of a second copy.
  */
 
+import { Lease, LeasePool, leaseOf, retire, type Pins } from '../io/buffer-lease.js';
+
 /** One argument: bytes, text (UTF-8), an integer, or several Buffers sent back to back as one argument. */
 export type Arg = Buffer | string | number | bigint | Buffer[];
 
@@ -18,8 +20,49 @@ export type Arg = Buffer | string | number | bigint | Buffer[];
 export const BIG = 16 * 1024;
 const SLAB = 256 * 1024;
 
+/**
+ * Slabs of pooled encoders (see io/buffer-lease.ts for why and how). Bounded: the free ones are at
+ * most what was in flight at once (the writer caps that at 8 MiB per node).
+ */
+const SLABS = new LeasePool(SLAB, 48);
+
 export class RespEncoder {
-  private slab = Buffer.allocUnsafe(SLAB);
+  /** The current slab's lease when pooled (null: plain slabs, left to the GC). */
+  private rec: Lease | null;
+  private slab: Buffer;
+  /**
+   * Leases pinned since the last `takePins()`: each slab written once, plus every leased big value
+   * referenced (the first apart, so the usual single pin needs no array).
+   */
+  private pinFirst: Lease | null = null;
+  private pinRest: Lease[] | null = null;
+  private curPinned = false;
+
+  /**
+   * `pooled`: slabs come from and return to the shared pool; then every command's bytes stay valid
+   * only while its pins are held, so the caller must take them (`takePins()` after each command)
+   * and release them when the command is done. Unpooled encoders (handshakes, backups) need neither.
+   */
+  constructor(readonly pooled = false) {
+    this.rec = pooled ? SLABS.take() : null;
+    this.slab = this.rec ? this.rec.buf : Buffer.allocUnsafe(SLAB);
+  }
+
+  /**
+   * The slabs written since the previous call, pinned: the bytes of the commands encoded in between
+   * stay valid until `releasePins()` of what this returns.
+   */
+  takePins(): Pins {
+    const first = this.pinFirst;
+    const rest = this.pinRest;
+    this.pinFirst = null;
+    this.pinRest = null;
+    this.curPinned = false;
+    if (rest === null) return first;
+    rest.unshift(first!);
+    return rest;
+  }
+
   private used = 0;
   /** Start of the current command's not-yet-emitted bytes in the slab. */
   private start = 0;
@@ -117,6 +160,7 @@ export class RespEncoder {
     if (b.length >= BIG) {
       this.cut();
       this.parts.push(b);
+      if (this.rec !== null) this.pinBig(b);
     } else if (b.length) {
       this.ensure(b.length);
       if (b.length < 32) {
@@ -201,6 +245,7 @@ export class RespEncoder {
     if (n >= BIG) {
       this.cut();
       this.parts.push(src.subarray(start, end));
+      if (this.rec !== null) this.pinBig(src);
       this.crlf();
     } else {
       this.ensure(n + 2);
@@ -246,12 +291,45 @@ export class RespEncoder {
     this.start = this.used;
   }
 
+  /** Room for n more bytes in the slab; every write into a slab comes through here (so it pins it). */
   private ensure(n: number): void {
-    if (this.used + n <= this.slab.length) return;
+    if (this.used + n > this.slab.length) this.rotate(n);
+    if (!this.curPinned && this.rec !== null) this.pin(this.rec);
+  }
+
+  private rotate(n: number): void {
     this.cut();
-    this.slab = Buffer.allocUnsafe(Math.max(SLAB, n));
+    if (this.rec !== null) {
+      retire(this.rec);
+      // Pieces never exceed BIG (bigger ones are referenced, not copied), so a pool slab fits; the
+      // fallback keeps an oversize piece correct anyway (a lease of no pool: left to the GC).
+      this.rec = n <= SLAB ? SLABS.take() : new Lease(Buffer.allocUnsafeSlow(n), null);
+      this.slab = this.rec.buf;
+    } else {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB, n));
+    }
+    this.curPinned = false;
     this.used = 0;
     this.start = 0;
+  }
+
+  private pin(l: Lease): void {
+    l.pins++;
+    this.curPinned = true;
+    this.addPin(l);
+  }
+
+  /** A big value sent by reference: pinned if it is a leased buffer (a streamed string's chunk). */
+  private pinBig(b: Buffer): void {
+    const l = leaseOf(b);
+    if (l === undefined) return;
+    l.pins++;
+    this.addPin(l);
+  }
+
+  private addPin(l: Lease): void {
+    if (this.pinFirst === null) this.pinFirst = l;
+    else (this.pinRest ??= []).push(l);
   }
 }
 

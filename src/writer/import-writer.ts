@@ -20,7 +20,7 @@ import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import { RespEncoder, type Arg } from '../resp/encoder.js';
 import { readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from '../pipeline/types.js';
-import type { Item, Owner } from './node-writer.js';
+import { releaseItem, type Item, type Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
 import { encodeRestore, footerVersion, payloadLength } from './restore.js';
 import { inflatePieces, mayInflate } from './inflate-payload.js';
@@ -91,11 +91,11 @@ export class ImportWriter {
   };
   private readonly protoMax: number;
   /** Encoder for the MSET batch being assembled (its own, so no other command interleaves with the span). */
-  private readonly msetEnc = new RespEncoder();
+  private readonly msetEnc = new RespEncoder(true);
   private msetOwner: KeyOwner | null = null;
   private msetDb = -1;
   /** Encoder for RESTOREs (its own: the MSET encoder may have a batch open). */
-  private readonly restoreEnc = new RespEncoder();
+  private readonly restoreEnc = new RespEncoder(true);
   private commandTable: Map<string, KeySpec> | null = null;
 
   constructor(private readonly t: Target, private readonly o: WriterOptions) {
@@ -176,7 +176,7 @@ export class ImportWriter {
     this.c.paths.restore++;
     const { parts, bytes } = encodeRestore(this.restoreEnc, e, footerVersion(e)!, { replace, absTtl: this.t.info.features.absTtl, now: e.expireAt === null ? 0 : Date.now() }, this.payloadRaw(e, input));
     this.c.commands++;
-    return this.t.write(this.t.itemOfKey(parts, bytes, e.key, db, o));
+    return this.t.write(this.t.itemOfKey(parts, bytes, e.key, db, o, this.restoreEnc.takePins()));
   }
 
   /**
@@ -272,7 +272,7 @@ export class ImportWriter {
     for (const x of parts) bytes += x.length;
     this.c.commands++;
     // The batch settles `keyCount` entries at once; `seen` already counted each of them.
-    return this.t.write(this.t.itemFromParts(parts, bytes, this.msetDb, o));
+    return this.t.write(this.t.itemFromParts(parts, bytes, this.msetDb, o, this.msetEnc.takePins()));
   }
 
   private async rewrite(e: Entry, db: number, input: string): Promise<void> {
@@ -300,6 +300,8 @@ export class ImportWriter {
       streamMeta7: this.t.info.features.streamMeta7,
       acceptLoss: this.o.acceptLoss,
       lose: (f) => this.lose(f),
+      // Both loops below encode each command (pinning its bytes) before asking for the next.
+      leased: true,
     };
     if (e.raw !== null) {
       // Inline value: build every command first, so the whole DEL + rebuild can be re-sent after a reconnect.
@@ -529,6 +531,8 @@ export class ImportWriter {
   private complete(o: KeyOwner): void {
     if (o.done) return;
     o.done = true;
+    // Every item of a group was answered: nothing re-sends them now, their slabs may be reused.
+    if (o.items) for (const it of o.items) releaseItem(it);
     o.items = null;
     this.settle(o, 'written');
   }

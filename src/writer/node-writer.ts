@@ -6,6 +6,7 @@
  */
 import { FerryError } from '../errors/ferry-error.js';
 import { RespEncoder, type Arg } from '../resp/encoder.js';
+import { releasePins, type Pins } from '../io/buffer-lease.js';
 import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import { Connection, type Sent } from './connection.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
@@ -39,6 +40,8 @@ export interface Item extends Sent {
   key?: Buffer | null;
   /** SELECT / ASKING added by the writer itself (never re-sent: transmit() adds them again). */
   internal?: boolean;
+  /** Encoder slabs this item's bytes live in, held until nothing will send them again (releaseItem). */
+  pins: Pins;
 }
 
 export interface NodeLimits {
@@ -107,17 +110,18 @@ export class NodeWriter {
     return m ? m[1]! : null;
   }
 
+  /** Encoder for this node's items (pooled slabs: see releaseItem). */
+  private readonly enc = new RespEncoder(true);
+
   /** Builds an item for `args` (encoded once; the same bytes serve a resend). */
   item(args: readonly Arg[], db: number, owner: Owner | null): Item {
-    // Items are encoded with this node's encoder if connected, else a scratch one; the bytes are portable.
-    const enc = this.conn?.enc ?? SCRATCH.enc;
-    const { parts, bytes } = enc.command(args);
-    return newItem(parts, bytes, db, owner);
+    const { parts, bytes } = this.enc.command(args);
+    return newItem(parts, bytes, db, owner, this.enc.takePins());
   }
 
   /** Builds an item from bytes already encoded (the MSET batch, assembled as keys arrive). */
-  itemFromParts(parts: Buffer[], bytes: number, db: number, owner: Owner | null): Item {
-    return newItem(parts, bytes, db, owner);
+  itemFromParts(parts: Buffer[], bytes: number, db: number, owner: Owner | null, pins: Pins): Item {
+    return newItem(parts, bytes, db, owner, pins);
   }
 
   /** Sends an item. Returns undefined when more may be sent now, or a Promise to await first. */
@@ -180,11 +184,18 @@ export class NodeWriter {
     this.inflightBytes -= item.bytes;
     if (item.internal) {
       if (isReplyError(r)) this.fail(new FerryError('TARGET_REPLY_ERROR', `target ${this.name} refused ${this.describeInternal(item)}: ${r.message}`));
+      releaseItem(item);
     } else if (item.hook) {
       item.hook(r, item);
-    } else {
-      if (item.owner !== null && !isReplyError(r)) item.owner.acked++;
+    } else if (isReplyError(r)) {
+      // Kept pinned: a redirection re-sends these bytes (an item that fails for good just leaves its slabs to the GC).
       this.handler(item, r, this);
+    } else {
+      const o = item.owner;
+      if (o !== null) o.acked++;
+      this.handler(item, r, this);
+      // A group's items stay pinned until the group completes: a reconnect re-sends all of them.
+      if (o === null || o.replay !== 'group') releaseItem(item);
     }
     this.maybeRelease();
   };
@@ -388,8 +399,17 @@ const NOOP = (): void => {};
  * added later (key, written, hook...) made the per-reply code polymorphic (onItemReply was 4% of a
  * mixed import's profile).
  */
-export function newItem(parts: Buffer[], bytes: number, db: number, owner: Owner | null): Item {
-  return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP, onLost: undefined, hook: undefined, written: false, key: null, internal: false };
+export function newItem(parts: Buffer[], bytes: number, db: number, owner: Owner | null, pins: Pins = null): Item {
+  return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP, onLost: undefined, hook: undefined, written: false, key: null, internal: false, pins };
 }
-/** Encoder used to build items before any connection exists. */
-const SCRATCH = { enc: new RespEncoder() };
+
+/**
+ * Lets the item's slabs be reused: only once nothing will send its bytes again (answered and not in
+ * a re-sendable group, or its group complete). Safe to call twice; after it, `parts` must not be sent.
+ */
+export function releaseItem(it: Item): void {
+  const p = it.pins;
+  if (p === null) return;
+  it.pins = null;
+  releasePins(p);
+}

@@ -27,6 +27,11 @@ export interface RewriteEnv {
   acceptLoss: boolean;
   /** Records a dropped feature (only called under acceptLoss). */
   lose(feature: string): void;
+  /**
+   * The caller encodes each command before asking for the next (pinning what it keeps), so a
+   * streamed value's chunks may be leased buffers (Entry ChunkOptions).
+   */
+  leased?: boolean;
 }
 
 /** Score text that Redis parses back to the same double (shortest round trip; ±inf; -0 kept). */
@@ -81,7 +86,7 @@ export async function* rewriteEntry(entry: Entry, env: RewriteEnv): AsyncGenerat
   /** Field TTLs grouped by expiry time (HPEXPIREAT takes one time for many fields). */
   const fieldTtls = new Map<number, Buffer[]>();
 
-  for await (const c of entry.chunks()) {
+  for await (const c of entry.chunks({ leased: env.leased ?? false })) {
     switch (c.t) {
       case 'string':
         if (!stringStarted) {

@@ -12,6 +12,7 @@ import calculateSlot from 'cluster-key-slot';
 import { FerryError } from '../errors/ferry-error.js';
 import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import type { Arg } from '../resp/encoder.js';
+import type { Pins } from '../io/buffer-lease.js';
 import { Connection } from './connection.js';
 import { NodeWriter, DEFAULT_LIMITS, newItem, type Item, type NodeLimits, type Owner } from './node-writer.js';
 import { readClusterSlots, readTargetInfo, type TargetInfo } from './probe.js';
@@ -100,16 +101,16 @@ export class Target {
   }
 
   /** A routed item from bytes already encoded for `key` (by any encoder: slab views are portable). */
-  itemOfKey(parts: Buffer[], bytes: number, key: Buffer, db: number, owner: Owner | null): Item {
-    const it = newItem(parts, bytes, this.cluster ? -1 : db, owner);
+  itemOfKey(parts: Buffer[], bytes: number, key: Buffer, db: number, owner: Owner | null, pins: Pins): Item {
+    const it = newItem(parts, bytes, this.cluster ? -1 : db, owner, pins);
     it.key = key;
     return it;
   }
 
   /** Builds a standalone item from pre-encoded bytes (keyless routing; standalone only). */
-  itemFromParts(parts: Buffer[], bytes: number, db: number, owner: Owner | null): Item {
+  itemFromParts(parts: Buffer[], bytes: number, db: number, owner: Owner | null, pins: Pins = null): Item {
     if (this.cluster) throw new FerryError('INTERNAL', 'pre-encoded batches are for standalone targets');
-    const it = this.standalone!.itemFromParts(parts, bytes, db, owner);
+    const it = this.standalone!.itemFromParts(parts, bytes, db, owner, pins);
     it.key = null;
     return it;
   }

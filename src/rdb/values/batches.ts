@@ -16,6 +16,8 @@ export interface DecodeContext {
   key: string;
   magic: 'REDIS' | 'VALKEY';
   rdbVersion: number;
+  /** Chunks may be leased buffers, reused once the next chunk is asked for (Entry ChunkOptions). */
+  leased?: boolean;
 }
 
 /**

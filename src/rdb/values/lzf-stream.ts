@@ -16,11 +16,18 @@ import {
   type LzfWasm,
 } from '../blobs/lzf.js';
 import { needMore, type DecodeContext } from './batches.js';
+import { LeasePool, retire, type Lease } from '../../io/buffer-lease.js';
 
 const WINDOW = 8192;
 const CHUNK = 1 << 20;
 /** The most one instruction can write: a 264-byte back-reference (a literal run is at most 32). */
 const MAX_STEP = 264;
+/**
+ * Output chunks for consumers that take leased chunks (an import: ChunkOptions.leased): four are
+ * enough for one stream and the commands in flight between resumes; more in flight are allocated
+ * and come back here while the pool has room.
+ */
+const CHUNKS = new LeasePool(CHUNK + MAX_STEP, 4);
 /**
  * Copies at least this long use copyWithin/copy (a memmove); shorter ones a byte loop on Uint8Array
  * views. Measured: Buffer.copy per instruction (most are under 32 bytes) cost more than the inflation
@@ -41,8 +48,8 @@ interface Inflater {
   run(buf: Buffer, p: number, stop: number): number;
   /** True once the chunk holds CHUNK bytes or more. */
   full(): boolean;
-  /** The chunk so far as a Buffer of its own (the caller may keep it); the window is kept. */
-  take(): Buffer;
+  /** The chunk so far, copied into `into` (or a new Buffer when null); the window is kept. */
+  take(into: Buffer | null): Buffer;
   close(): void;
 }
 
@@ -61,6 +68,7 @@ export async function* inflateLzfStream(
   const inf: Inflater = w !== null ? new WasmInflater(w, rawLen, bad) : new JsInflater(rawLen, bad);
   const start = src.offset;
   let consumed = 0; // compressed bytes used so far
+  let lease: Lease | null = null;
   try {
     src.commit();
     while (consumed < clen) {
@@ -76,8 +84,12 @@ export async function* inflateLzfStream(
       src.pos = p;
       src.commit();
       if (inf.full() || consumed >= clen) {
-        // A copy: the caller may keep the chunk (e.g. queued on a socket) while we go on.
-        yield inf.take();
+        // A copy: the caller may keep the chunk (e.g. queued on a socket) while we go on. A leased
+        // chunk is ours again once the caller asks for the next one, unless it pinned it.
+        lease = ctx.leased ? CHUNKS.take() : null;
+        yield inf.take(lease?.buf ?? null);
+        if (lease) retire(lease);
+        lease = null;
         continue;
       }
       const instr = buf[p]! < 32 ? buf[p]! + 2 : 3;
@@ -88,6 +100,7 @@ export async function* inflateLzfStream(
       await needMore(src, ctx, 'LZF-compressed string');
     }
   } finally {
+    if (lease) retire(lease);
     inf.close();
   }
   if (inf.produced !== rawLen) {
@@ -156,8 +169,8 @@ class JsInflater implements Inflater {
     return this.o >= WINDOW + CHUNK;
   }
 
-  take(): Buffer {
-    const chunk = Buffer.from(this.outBuf.subarray(WINDOW, this.o));
+  take(into: Buffer | null): Buffer {
+    const chunk = copyOut(this.outBuf.subarray(WINDOW, this.o), into);
     const keep = Math.min(WINDOW, this.o);
     this.out.copyWithin(WINDOW - keep, this.o - keep, this.o);
     this.o = WINDOW;
@@ -213,11 +226,11 @@ class WasmInflater implements Inflater {
     return this.outPos >= CHUNK;
   }
 
-  take(): Buffer {
+  take(into: Buffer | null): Buffer {
     const { OUT_BASE } = LZF_LAYOUT;
     const mem = this.w.mem;
     const end = OUT_BASE + this.outPos;
-    const chunk = Buffer.from(mem.subarray(OUT_BASE, end));
+    const chunk = copyOut(mem.subarray(OUT_BASE, end), into);
     // Old window and the chunk are contiguous: keep their last WINDOW bytes before OUT_BASE.
     const keep = Math.min(WINDOW, this.hist + this.outPos);
     mem.copyWithin(OUT_BASE - keep, end - keep, end);
@@ -229,4 +242,11 @@ class WasmInflater implements Inflater {
   close(): void {
     releaseLzfWasm(this.w);
   }
+}
+
+/** `bytes` copied into the front of `into` (a lease's buffer), or into a new Buffer. */
+function copyOut(bytes: Uint8Array, into: Buffer | null): Buffer {
+  if (into === null) return Buffer.from(bytes);
+  into.set(bytes);
+  return into.subarray(0, bytes.length);
 }
