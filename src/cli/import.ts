@@ -71,6 +71,7 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
   const inputs = await openInputs(sources, {
     signal: abort.signal,
     inlineLimit: IMPORT_INLINE_LIMIT,
+    leased: true,
     buckets: config.buckets,
     dataRoot: config.dataDir,
     aofTruncated: o.aofTruncated,

@@ -11,6 +11,7 @@
  * Reads return zero-copy `subarray`s: they stay valid after compaction (they keep their chunk alive).
  */
 import { FerryError } from '../errors/ferry-error.js';
+import { retire, type Lease, type LeasePool } from './buffer-lease.js';
 
 /** Thrown by synchronous reads that need bytes not yet buffered. A singleton: cheap to throw. */
 export class ShortRead {
@@ -63,6 +64,16 @@ export class ByteSource {
   private mark = 0;
   /** Position in `buf` up to which bytes were already passed to onRelease. */
   private released = 0;
+  /** Pool for big fills (leased mode, see `leaseBigFills`), the lease `buf` lives in, and the ones left behind. */
+  private bigPool: LeasePool | null = null;
+  private bigLease: Lease | null = null;
+  private dropped: Lease[] = [];
+  /**
+   * Leased mode, paused: no new leases (fills allocate as usual); the current one is still filled in
+   * place. For a streamed value, whose consumer may hold element views across chunks (a rewrite
+   * batch being assembled), so nothing may be retired until the value ends.
+   */
+  bigFillsPaused = false;
 
   constructor(input: AsyncIterable<Buffer | Uint8Array | string> | Buffer, opts: ByteSourceOptions = {}) {
     this.name = opts.name ?? 'input';
@@ -138,25 +149,86 @@ export class ByteSource {
     this.flushRelease(keepFrom);
     const kept = this.buf.length - keepFrom;
     const want = this.pos - keepFrom + n;
-    let big = Buffer.allocUnsafe(want + FILL_SLACK);
-    this.buf.copy(big, 0, keepFrom);
+    let big: Buffer;
+    // `at`: where the kept bytes start in `big`.
+    let at = this.roomInLease(keepFrom, want - kept + FILL_SLACK);
+    if (at >= 0) {
+      big = this.bigLease!.buf; // in place: the kept bytes are already there
+    } else {
+      at = 0;
+      const pool = this.bigPool;
+      if (pool !== null && !this.bigFillsPaused && want + FILL_SLACK <= pool.size) {
+        const l = pool.take();
+        big = l.buf;
+        this.buf.copy(big, 0, keepFrom);
+        this.leaveLease();
+        this.bigLease = l;
+      } else {
+        big = Buffer.allocUnsafe(want + FILL_SLACK);
+        this.buf.copy(big, 0, keepFrom);
+        this.leaveLease();
+      }
+    }
     this.dropBefore(keepFrom);
     let w = kept;
-    this.buf = big.subarray(0, w);
+    this.buf = big.subarray(at, at + w);
     while (w < want) {
       const chunk = await this.nextChunk();
       if (chunk === null) break;
-      if (w + chunk.length > big.length) {
+      if (at + w + chunk.length > big.length) {
         // A chunk bigger than the slack (rare): grow to fit it.
         const grown = Buffer.allocUnsafe(w + chunk.length);
-        big.copy(grown, 0, 0, w);
+        big.copy(grown, 0, at, at + w);
         big = grown;
+        at = 0;
+        this.leaveLease();
       }
-      chunk.copy(big, w);
+      chunk.copy(big, at + w);
       w += chunk.length;
-      this.buf = big.subarray(0, w);
+      this.buf = big.subarray(at, at + w);
     }
     return this.buf.length - this.pos >= n;
+  }
+
+  /**
+   * Leased mode (an import's parser): big fills (a value being buffered whole, up to the inline
+   * limit) go into reused buffers of `pool`'s size instead of a fresh allocation per doubling step,
+   * and small fills after one are appended into its free room. Views read from such a buffer stay
+   * valid only until `releaseDropped()`, unless the
+   * holder pinned the lease (io/buffer-lease.ts). Measured on the mixed bench file: the probes of
+   * its four 4-16 MB values allocated ~2x each value in fresh memory (the server starved meanwhile);
+   * on big-keys they were the peak RSS. Pass null to stop (the current buffer is then left to the GC).
+   */
+  leaseBigFills(pool: LeasePool | null): void {
+    this.bigPool = pool;
+    if (pool === null) this.bigLease = null;
+  }
+
+  /** True while `buf` is a leased buffer (views into it are not valid indefinitely). */
+  get leased(): boolean {
+    return this.bigLease !== null;
+  }
+
+  /** Retires the big buffers `buf` has moved away from: call once no one reads views into them unpinned. */
+  releaseDropped(): void {
+    for (const l of this.dropped) retire(l);
+    this.dropped.length = 0;
+  }
+
+  /** `buf` leaves the current lease. */
+  private leaveLease(): void {
+    const l = this.bigLease;
+    if (l === null) return;
+    this.bigLease = null;
+    this.dropped.push(l);
+  }
+
+  /** Where the kept bytes [keepFrom, end) of `buf` sit in the current lease, if `extra` more bytes fit after them. */
+  private roomInLease(keepFrom: number, extra: number): number {
+    const l = this.bigLease;
+    if (l === null) return -1;
+    const at = this.buf.byteOffset - l.buf.byteOffset + keepFrom;
+    return at + (this.buf.length - keepFrom) + extra <= l.buf.length ? at : -1;
   }
 
   /** Reads at least one more chunk; false at end of stream. */
@@ -169,6 +241,19 @@ export class ByteSource {
     const keepFrom = Math.min(this.mark, this.pos);
     this.flushRelease(keepFrom);
     const kept = this.buf.length - keepFrom;
+    let total = 0;
+    for (const p of parts) total += p.length;
+    const at = this.roomInLease(keepFrom, total);
+    if (at >= 0) {
+      // Leased mode: the new bytes go into the big buffer's free room, after the kept ones.
+      const big = this.bigLease!.buf;
+      let w = at + kept;
+      for (const p of parts) w += p.copy(big, w);
+      this.buf = big.subarray(at, w);
+      this.dropBefore(keepFrom);
+      return;
+    }
+    this.leaveLease();
     const room = parts.length === 1 ? HEADROOM.get(parts[0]!) : undefined;
     if (kept === 0 && parts.length === 1) {
       this.buf = parts[0]!;

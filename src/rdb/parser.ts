@@ -8,6 +8,7 @@
  * its chunks straight from the input, so no big key is ever held whole.
  */
 import { SHORT, type ByteSource } from '../io/byte-source.js';
+import { LeasePool } from '../io/buffer-lease.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { RdbRecord } from '../entry/entry.js';
 import { Crc64 } from './crc64.js';
@@ -29,13 +30,46 @@ export interface RdbParseOptions {
   maxString?: number;
   /** Input size when known: lengths running past it fail at once. */
   size?: number | null;
+  /**
+   * The consumer is done with a batch's records when it asks for the next batch, and with a
+   * streamed value's chunk when it asks for the next chunk, except for what it pinned (the RESP
+   * encoder pins the leased buffers it references: io/buffer-lease.ts). The parser may then buffer
+   * big values in reused buffers (ByteSource.leaseBigFills) and hand out leased chunks. Keys are
+   * copied out of such buffers, so an entry's key stays valid for as long as it is held.
+   */
+  leased?: boolean;
 }
 
 export const DEFAULT_INLINE_LIMIT = 4 * 1024 * 1024;
 const MAX_BATCH = 4096;
 
 export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): AsyncGenerator<RdbRecord[]> {
+  if (!opts.leased) return yield* parseRecords(src, opts);
+  src.leaseBigFills(bigFillPool(opts.inlineLimit ?? DEFAULT_INLINE_LIMIT));
+  try {
+    return yield* parseRecords(src, opts);
+  } finally {
+    // The consumer is done with the last batch. The buffer still in use is not retired: whoever
+    // reads on (an AOF after its RDB preamble) keeps it, and then the GC has it.
+    src.bigFillsPaused = false;
+    src.leaseBigFills(null);
+    src.releaseDropped();
+  }
+}
+
+/** Pools of big-fill buffers, one per inline limit: room for a value at the limit plus a few chunks. */
+const BIG_FILL_POOLS = new Map<number, LeasePool>();
+function bigFillPool(inlineLimit: number): LeasePool {
+  let p = BIG_FILL_POOLS.get(inlineLimit);
+  if (!p) BIG_FILL_POOLS.set(inlineLimit, (p = new LeasePool(inlineLimit + (1 << 20), 2)));
+  return p;
+}
+
+async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGenerator<RdbRecord[]> {
   const name = opts.name ?? src.name;
+  const leased = opts.leased ?? false;
+  /** Keys (and key metadata) outlive their batch (error reports, cluster re-routing): copied out of a leased buffer. */
+  const own = (b: Buffer): Buffer => (leased && src.leased ? Buffer.from(b) : b);
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT;
   const limits: ReadLimits = { maxString: opts.maxString ?? DEFAULT_LIMITS.maxString, inputSize: opts.size ?? null };
   const crc = new Crc64();
@@ -128,10 +162,10 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
             emptyKeysSkipped++;
           } else {
             const raw = src.buf.subarray(valueStart, src.pos);
-            const e = new RdbEntry(db, key, op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
+            const e = new RdbEntry(db, own(key), op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
             e.idle = idle;
             e.freq = freq;
-            e.keyMeta = keyMeta;
+            e.keyMeta = keyMeta === null ? null : own(keyMeta);
             if (op === 7) e.module = moduleIdToName(readModuleId(raw));
             batch.push({ kind: 'entry', entry: e });
           }
@@ -140,6 +174,7 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
             src.commit();
             yield batch;
             batch = [];
+            src.releaseDropped();
           }
           continue;
         }
@@ -255,6 +290,7 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
       if (batch.length) {
         yield batch;
         batch = [];
+        src.releaseDropped();
       }
       if (streamInstead && curKey !== null) {
         // ---- a big value: emitted as a stream read straight from the input
@@ -265,15 +301,18 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
         src.commit();
         let encoding = info.encoding;
         if (typeByte === 0 && src.available > 0) encoding = src.buf[src.pos] === 0xc3 ? 'lzf' : src.buf[src.pos]! >> 6 === 3 ? 'int' : 'raw';
-        const e = new RdbEntry(db, key, typeByte, info.type, encoding, expireAt, 0, null, keyStart >= 0 ? keyStart : curRecStart, curValueOffset, source, name, limits);
+        const e = new RdbEntry(db, own(key), typeByte, info.type, encoding, expireAt, 0, null, keyStart >= 0 ? keyStart : curRecStart, curValueOffset, source, name, limits);
         e.idle = idle;
         e.freq = freq;
-        e.keyMeta = keyMeta;
+        e.keyMeta = keyMeta === null ? null : own(keyMeta);
         const ctx = { key: key.toString('latin1'), magic, rdbVersion: version, leased: false };
         const gen = decodeValue(src, typeByte, limits, ctx);
         e.stream = gen;
         e.streamCtx = ctx;
         resetKeyState();
+        // While the value streams its consumer may hold element views across chunks (a rewrite batch
+        // being assembled): no new leases, and the ones left behind are retired after the value.
+        src.bigFillsPaused = true;
         yield [{ kind: 'entry', entry: e }];
         // Whatever the consumer left unread is read (and dropped) here, so the parser stays in step:
         // a value nobody asked for is skipped without decoding; a half-read one is read to its end.
@@ -287,6 +326,7 @@ export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): As
           }
         }
         e.rawSize = src.offset - curValueOffset;
+        src.bigFillsPaused = false;
         continue;
       }
       src.rewind();

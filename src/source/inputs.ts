@@ -40,6 +40,11 @@ export interface ReadOptions {
   checksum?: 'verify' | 'ignore';
   inlineLimit?: number;
   /**
+   * The records go to an import writer, which is done with each batch when it asks for the next
+   * (RdbParseOptions.leased): big values may be buffered in reused memory.
+   */
+  leased?: boolean;
+  /**
    * Checking passes before the first record (AOF framing, whole .gz expansion), so a bad file writes
    * nothing. Default true; false reads each file once, for readers that write nothing (inspect).
    */
@@ -62,7 +67,7 @@ function limitsOf(o: ReadOptions): ArchiveLimits {
 }
 
 function aofOptions(o: ReadOptions, size: number | null): AofReadOptions {
-  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, size };
+  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, leased: o.leased, size };
 }
 
 /** How many times a file starting with `head` is read: twice when it gets the AOF checking pass. */
@@ -177,6 +182,7 @@ export function multipartInput(
     onNotice: o.onNotice,
     checksum: o.checksum,
     inlineLimit: o.inlineLimit,
+    leased: o.leased,
     ...(checked ? { checked } : {}),
   };
   const opener = (file: string): Promise<AsyncIterable<Buffer>> => open(file, m.add);

@@ -10,7 +10,8 @@ import { parseRdb } from '../../src/rdb/parser.js';
 import { openLocalFile } from '../../src/source/local-file.js';
 import type { ImportInput } from '../../src/pipeline/types.js';
 
-export function rdbInput(path: string, opts: { inlineLimit?: number } = {}): ImportInput {
+/** An RDB file as an import input, read as the CLI reads it for an import (leased: see RdbParseOptions). */
+export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: boolean } = {}): ImportInput {
   let src: ByteSource | null = null;
   return {
     name: path,
@@ -18,7 +19,7 @@ export function rdbInput(path: string, opts: { inlineLimit?: number } = {}): Imp
     async *records() {
       const f = await openLocalFile(path);
       src = new ByteSource(f.stream, { name: path });
-      yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit });
+      yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true });
     },
     bytesRead: () => src?.offset ?? 0,
   };
