@@ -58,6 +58,10 @@ export async function* readMultipart(manifest: Manifest, open: PartOpener, opts:
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const src = new ByteSource(await open(f.file), { name: nameOf(f.file, opts), onBytes: opts.onBytes });
-    yield* readAof(src, { ...opts, isLast: i === files.length - 1 });
+    try {
+      yield* readAof(src, { ...opts, isLast: i === files.length - 1 });
+    } finally {
+      await src.close();
+    }
   }
 }

@@ -231,6 +231,22 @@ export class ByteSource {
     return at + (this.buf.length - keepFrom) + extra <= l.buf.length ? at : -1;
   }
 
+  /**
+   * Ends the underlying stream now (its file handle or connection is closed by its own cleanup). A
+   * parser stops at the RDB's EOF opcode without asking for the stream's end, which would otherwise
+   * leave a file reader suspended with its handle open until the GC found it.
+   */
+  async close(): Promise<void> {
+    const it = this.it;
+    if (!it || this.ended) return;
+    this.ended = true;
+    try {
+      await it.return?.(undefined);
+    } catch {
+      // A stream that fails while closing has nothing more to give.
+    }
+  }
+
   /** Reads at least one more chunk; false at end of stream. */
   async more(): Promise<boolean> {
     return this.fill(this.buf.length - this.pos + 1);

@@ -86,10 +86,15 @@ function checkOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions
 }
 
 /** RDB or AOF records from one file, opened by `open` for this pass. */
-function readOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null): AsyncGenerator<ImportRecord[]> {
+async function* readOf(open: () => AsyncIterable<Buffer>, name: string, o: ReadOptions, size: number | null): AsyncGenerator<ImportRecord[]> {
   // An RDB and an AOF with an RDB preamble look alike until the RDB's end: the AOF reader reads
   // both (the RDB, then RESP commands if any follow), so one code path serves every form.
-  return readAof(new ByteSource(open(), { name }), aofOptions(o, size));
+  const src = new ByteSource(open(), { name });
+  try {
+    yield* readAof(src, aofOptions(o, size));
+  } finally {
+    await src.close();
+  }
 }
 
 /** `fn` run at most once: later calls share its promise (and its error). */

@@ -19,7 +19,11 @@ export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: bo
     async *records() {
       const f = await openLocalFile(path);
       src = new ByteSource(f.stream, { name: path });
-      yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true });
+      try {
+        yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true });
+      } finally {
+        await src.close();
+      }
     },
     bytesRead: () => src?.offset ?? 0,
   };
