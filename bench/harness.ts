@@ -58,6 +58,11 @@ export interface BenchContext {
    * fastest run is the one least disturbed by other work. All runs are returned too (e.g. for max RSS).
    */
   best<T>(measure: () => Promise<T>, seconds: (t: T) => number): Promise<{ best: T; runs: T[] }>;
+  /**
+   * `best` for a figure and its anchor measured in turns (anchor, figure, anchor, figure...), so a
+   * slow spell of the machine slows both sides of a round alike instead of one side's every run.
+   */
+  bestInTurns<A, B>(anchor: () => Promise<A>, secA: (a: A) => number, measure: () => Promise<B>, secB: (b: B) => number): Promise<{ bestA: A; runsA: A[]; bestB: B; runsB: B[] }>;
 }
 
 export interface BenchModule {
@@ -117,6 +122,18 @@ export function makeContext(bench: string, opts: RunOptions, figures: Figure[], 
       for (let i = 0; i < opts.repeat; i++) runs.push(await measure());
       const best = runs.reduce((a, b) => (seconds(b) < seconds(a) ? b : a));
       return { best, runs };
+    },
+    async bestInTurns(anchor, secA, measure, secB) {
+      const runsA = [];
+      const runsB = [];
+      for (let i = 0; i < opts.repeat; i++) {
+        runsA.push(await anchor());
+        runsB.push(await measure());
+      }
+      return {
+        bestA: runsA.reduce((a, b) => (secA(b) < secA(a) ? b : a)), runsA,
+        bestB: runsB.reduce((a, b) => (secB(b) < secB(a) ? b : a)), runsB,
+      };
     },
   };
   return ctx;
