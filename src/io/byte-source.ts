@@ -8,7 +8,8 @@
  * `growTarget`). Bytes before the last commit are released (and fed to the running CRC) when the
  * buffer is compacted, so memory is bounded by the largest uncommitted span, not by the input.
  *
- * Reads return zero-copy `subarray`s: they stay valid after compaction (they keep their chunk alive).
+ * Reads return zero-copy `subarray`s: they stay valid after compaction (they keep their chunk alive),
+ * except in leased mode, where a big buffer is reused once released (see `leaseBigFills`).
  */
 import { FerryError } from '../errors/ferry-error.js';
 import { retire, type Lease, type LeasePool } from './buffer-lease.js';
@@ -194,10 +195,10 @@ export class ByteSource {
    * Leased mode (an import's parser): big fills (a value being buffered whole, up to the inline
    * limit) go into reused buffers of `pool`'s size instead of a fresh allocation per doubling step,
    * and small fills after one are appended into its free room. Views read from such a buffer stay
-   * valid only until `releaseDropped()`, unless the
-   * holder pinned the lease (io/buffer-lease.ts). Measured on the mixed bench file: the probes of
-   * its four 4-16 MB values allocated ~2x each value in fresh memory (the server starved meanwhile);
-   * on big-keys they were the peak RSS. Pass null to stop (the current buffer is then left to the GC).
+   * valid only until `releaseDropped()`, unless the holder pinned the lease (io/buffer-lease.ts).
+   * Measured on the mixed bench file: the probes of its four 4-16 MB values allocated ~2x each value
+   * in fresh memory; on big-keys they were the peak RSS. Pass null to stop (the current buffer is
+   * then left to the GC).
    */
   leaseBigFills(pool: LeasePool | null): void {
     this.bigPool = pool;
