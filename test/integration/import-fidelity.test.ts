@@ -159,3 +159,32 @@ test('big LZF strings streamed through leased chunks (40 and 6 MiB: more chunks 
 test('big keys with the default inline limit (RESTORE of multi-MB payloads)', async () => {
   await oracle(large.path, 'auto');
 });
+
+test('four imports at once in one process (as a server runs tasks): the shared buffer pools keep every one exact', async () => {
+  // Big inline values (leased parse buffers), streamed LZF strings (leased chunks) and the encoder
+  // slabs are pooled per process: concurrent imports take and return the same buffers.
+  const jobs = [
+    { file: large.path, inlineLimit: undefined },
+    { file: large.path, inlineLimit: 64 * 1024 },
+    { file: lzfBig.path, inlineLimit: undefined },
+    { file: lzfBig.path, inlineLimit: 64 * 1024 },
+  ];
+  const targets = await Promise.all(jobs.map(() => startRedis()));
+  const natives = await Promise.all([startRedis({ rdbFile: large.path }), startRedis({ rdbFile: lzfBig.path })]);
+  try {
+    await Promise.all(jobs.map(async (j, i) => {
+      const s = await importRecords([rdbInput(j.file, { inlineLimit: j.inlineLimit })], { target: targets[i]!.url });
+      assert.equal(s.errors, 0, JSON.stringify(s.errorList));
+    }));
+    for (const [i, j] of jobs.entries()) {
+      const nc = natives[j.file === large.path ? 0 : 1]!.client();
+      const tc2 = targets[i]!.client();
+      const [want, got] = [await digest(nc), await digest(tc2)];
+      if (want !== got) assert.fail(`import ${i} (${j.file}, inline limit ${j.inlineLimit ?? 'default'}): ${(await diffKeys(nc, tc2)).join('; ')}`);
+      nc.disconnect();
+      tc2.disconnect();
+    }
+  } finally {
+    await Promise.all([...targets, ...natives].map((s) => s.stop()));
+  }
+});
