@@ -258,9 +258,12 @@ export class ByteSource {
     const keepFrom = Math.min(this.mark, this.pos);
     this.flushRelease(keepFrom);
     const kept = this.buf.length - keepFrom;
-    let total = 0;
-    for (const p of parts) total += p.length;
-    const at = this.roomInLease(keepFrom, total);
+    let at = -1;
+    if (this.bigLease !== null) {
+      let total = 0;
+      for (const p of parts) total += p.length;
+      at = this.roomInLease(keepFrom, total);
+    }
     if (at >= 0) {
       // Leased mode: the new bytes go into the big buffer's free room, after the kept ones.
       const big = this.bigLease!.buf;

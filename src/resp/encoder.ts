@@ -43,7 +43,7 @@ export class RespEncoder {
    * only while its pins are held, so the caller must take them (`takePins()` after each command)
    * and release them when the command is done. Unpooled encoders (handshakes, backups) need neither.
    */
-  constructor(readonly pooled = false) {
+  constructor(pooled = false) {
     this.rec = pooled ? SLABS.take() : null;
     this.slab = this.rec ? this.rec.buf : Buffer.allocUnsafe(SLAB);
   }
@@ -294,7 +294,10 @@ export class RespEncoder {
   /** Room for n more bytes in the slab; every write into a slab comes through here (so it pins it). */
   private ensure(n: number): void {
     if (this.used + n > this.slab.length) this.rotate(n);
-    if (!this.curPinned && this.rec !== null) this.pin(this.rec);
+    if (!this.curPinned && this.rec !== null) {
+      this.curPinned = true;
+      this.pin(this.rec);
+    }
   }
 
   private rotate(n: number): void {
@@ -313,21 +316,14 @@ export class RespEncoder {
     this.start = 0;
   }
 
-  private pin(l: Lease): void {
-    l.pins++;
-    this.curPinned = true;
-    this.addPin(l);
-  }
-
   /** A big value sent by reference: pinned if it is a leased buffer (a streamed string's chunk). */
   private pinBig(b: Buffer): void {
     const l = leaseOf(b);
-    if (l === undefined) return;
-    l.pins++;
-    this.addPin(l);
+    if (l !== undefined) this.pin(l);
   }
 
-  private addPin(l: Lease): void {
+  private pin(l: Lease): void {
+    l.pins++;
     if (this.pinFirst === null) this.pinFirst = l;
     else (this.pinRest ??= []).push(l);
   }

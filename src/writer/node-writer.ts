@@ -77,15 +77,6 @@ export class NodeWriter {
   private bigBytes = 0;
   private bigCount = 0;
 
-  /** Adds (sign 1) or removes (-1) an item from the in-flight counts. */
-  private count(it: Item, sign: 1 | -1): void {
-    this.inflightCommands += sign;
-    this.inflightBytes += sign * it.bytes;
-    if (it.bytes >= this.limits.maxInflightBytes / 2) {
-      this.bigBytes += sign * it.bytes;
-      this.bigCount += sign;
-    }
-  }
   /** Items accepted while reconnecting; sent once the connection is back. */
   private backlog: Item[] = [];
   private waiter: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -150,6 +141,16 @@ export class NodeWriter {
     if (this.reconnecting || !this.conn) this.backlog.push(item);
     else this.transmit(item);
     return this.pressure();
+  }
+
+  /** Adds (sign 1) or removes (-1) an item from the in-flight counts. */
+  private count(it: Item, sign: 1 | -1): void {
+    this.inflightCommands += sign;
+    this.inflightBytes += sign * it.bytes;
+    if (it.bytes >= this.limits.maxInflightBytes / 2) {
+      this.bigBytes += sign * it.bytes;
+      this.bigCount += sign;
+    }
   }
 
   private pressure(): Promise<void> | undefined {
