@@ -99,8 +99,12 @@ export interface StreamMeta {
  * streams, which yield `stream-entries` chunks and then exactly one `stream-meta` chunk.
  */
 export type ValueChunk =
-  /** Successive pieces of a string; their concatenation is the value. */
-  | { t: 'string'; data: Buffer }
+  /**
+   * Successive pieces of a string; their concatenation is the value. `total`, when the decoder knows
+   * it up front (it always does for RDB strings), is the whole value's length: a writer can size the
+   * target's string once instead of growing it piece by piece.
+   */
+  | { t: 'string'; data: Buffer; total?: number }
   /** List elements, head to tail. */
   | { t: 'list'; items: Buffer[] }
   | { t: 'set'; members: Buffer[] }

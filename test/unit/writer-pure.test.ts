@@ -126,9 +126,16 @@ test('rewrite: DEL first, batches of at most BATCH_ITEMS elements, PEXPIREAT las
   assert.deepEqual(out.at(-1), ['PEXPIREAT', 'k', '2000000']);
 });
 
-test('rewrite: big strings as SET + APPEND (no DEL needed: SET replaces any type)', async () => {
+test('rewrite: big strings as SET + APPEND when the length is not known up front (no DEL needed: SET replaces any type)', async () => {
   const out = await cmds(entry({ chunks: [{ t: 'string', data: Buffer.from('ab') }, { t: 'string', data: Buffer.from('cd') }] }));
   assert.deepEqual(out, [['SET', 'k', 'ab'], ['APPEND', 'k', 'cd']]);
+});
+
+test('rewrite: a big string of known length is sized once (SETRANGE at its last byte), then written piece by piece at its offsets', async () => {
+  const out = await cmds(entry({ chunks: [{ t: 'string', data: Buffer.from('ab'), total: 5 }, { t: 'string', data: Buffer.from('cd'), total: 5 }, { t: 'string', data: Buffer.from('e'), total: 5 }] }));
+  assert.deepEqual(out, [['SET', 'k', 'ab'], ['SETRANGE', 'k', '4', '\0'], ['SETRANGE', 'k', '2', 'cd'], ['SETRANGE', 'k', '4', 'e']]);
+  // One piece: nothing to size.
+  assert.deepEqual(await cmds(entry({ chunks: [{ t: 'string', data: Buffer.from('ab'), total: 2 }] })), [['SET', 'k', 'ab']]);
 });
 
 test('rewrite: zset scores round-trip (inf, -inf, -0, 1e300, shortest repr)', async () => {

@@ -29,13 +29,13 @@ export async function* decodeString(src: ByteSource, limits: ReadLimits, ctx: De
         throw new FerryError('RDB_TRUNCATED', `LZF string of ${clen} compressed bytes runs past the end of the input`, { file: src.name, offset: src.offset, key: ctx.key });
       }
       if (rawLen > STREAM_LZF_ABOVE) {
-        for await (const data of inflateLzfStream(src, clen, rawLen, ctx)) yield { t: 'string', data };
+        for await (const data of inflateLzfStream(src, clen, rawLen, ctx)) yield { t: 'string', data, total: rawLen };
         return;
       }
       const at = src.offset;
       const data = await readOne(src, () => src.bytes(clen), ctx, 'LZF data');
       const out = lzfDecompress(data, rawLen, { file: src.name, offset: at, key: ctx.key });
-      for (let i = 0; i < out.length; i += BATCH_BYTES) yield { t: 'string', data: out.subarray(i, i + BATCH_BYTES) };
+      for (let i = 0; i < out.length; i += BATCH_BYTES) yield { t: 'string', data: out.subarray(i, i + BATCH_BYTES), total: out.length };
       if (out.length === 0) yield { t: 'string', data: out };
       return;
     }
@@ -51,11 +51,12 @@ export async function* decodeString(src: ByteSource, limits: ReadLimits, ctx: De
     yield { t: 'string', data: Buffer.alloc(0) };
     return;
   }
+  const total = left;
   while (left > 0) {
     const want = Math.min(left, BATCH_BYTES);
     const piece = await readOne(src, () => src.bytes(Math.min(want, Math.max(1, src.available))), ctx, 'string');
     left -= piece.length;
-    yield { t: 'string', data: piece };
+    yield { t: 'string', data: piece, total };
   }
 }
 
