@@ -25,6 +25,13 @@ export const name = 'import';
 
 const SERVER_ARGS = ['--proto-max-bulk-len', '1gb'];
 
+/**
+ * The datasets the issue sets a speed target for (>= 1.0x the RESTORE pipe): the small keys and the
+ * mixed file. Big-keys has the RSS target only: its three values are imported in chunks so that
+ * neither Ferry nor the target's query buffer holds one whole, which the pipe's single RESTOREs do.
+ */
+const SPEED_TARGET = new Set(['small-strings', 'mixed']);
+
 const FERRY = fileURLToPath(new URL('../bin/ferry', import.meta.url));
 
 export interface ImportResult {
@@ -125,8 +132,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.figure({
       name: `import ${ds.name} keys/s`, value: ds.keys / r.seconds, unit: 'keys/s',
       anchor: { name: 'restore pipe', value: ds.keys / pipeSeconds, unit: 'keys/s' },
-      ratio: pipeSeconds / r.seconds, ratioMeaning: 'restore-pipe s / import s', target: 1.0, rssMB,
-      note: `${r.seconds.toFixed(2)} s (process wall ${r.wallSeconds.toFixed(2)} s), digest checked; each turn's ratio ${perTurn}; paths ${JSON.stringify(r.summary.paths)}; RSS target < 200 MB`,
+      ratio: pipeSeconds / r.seconds, ratioMeaning: 'restore-pipe s / import s', ...(SPEED_TARGET.has(ds.name) ? { target: 1.0 } : {}), rssMB,
+      note: `${r.seconds.toFixed(2)} s (process wall ${r.wallSeconds.toFixed(2)} s), digest checked; each turn's ratio ${perTurn}; paths ${JSON.stringify(r.summary.paths)}; RSS target < 200 MB${SPEED_TARGET.has(ds.name) ? '' : '; no speed target: its values are above the inline limit and go as chunked rewrites, never whole, where the pipe sends each as one RESTORE'}`,
     });
     ctx.figure({
       name: `import ${ds.name} MB/s`, value: mb / r.seconds, unit: 'MB/s',
