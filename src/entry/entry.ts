@@ -7,6 +7,7 @@
  * whole: `raw` is null and `chunks()` yields the decoded value piece by piece, pulled from the input
  * stream as the consumer asks (the parser waits until the chunks are consumed).
  */
+import type { RespArgs } from '../resp/resp-args.js';
 
 /** Redis data types as `TYPE` reports them (module values are `module`). */
 export type ValueType = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream' | 'module';
@@ -52,6 +53,11 @@ export interface ChunkOptions {
    * then hand out pooled buffers that it reuses (today: a streamed LZF string's 1 MiB chunks).
    */
   leased?: boolean;
+  /**
+   * The consumer writes list elements as RESP arguments: a quicklist's listpack nodes may then come
+   * as `packed` runs already encoded (blobs/listpack.ts listpackResp) instead of a Buffer each.
+   */
+  packedLists?: boolean;
 }
 
 export interface SourceFormat {
@@ -105,8 +111,11 @@ export type ValueChunk =
    * target's string once instead of growing it piece by piece.
    */
   | { t: 'string'; data: Buffer; total?: number }
-  /** List elements, head to tail. */
-  | { t: 'list'; items: Buffer[] }
+  /**
+   * List elements, head to tail: in `items`, or, when the consumer asked for packed lists
+   * (ChunkOptions.packedLists), in `packed` as RESP-encoded runs (then `items` is empty).
+   */
+  | { t: 'list'; items: Buffer[]; packed?: RespArgs[] }
   | { t: 'set'; members: Buffer[] }
   /** Scores are IEEE doubles (may be ±Infinity). */
   | { t: 'zset'; members: Buffer[]; scores: number[] }

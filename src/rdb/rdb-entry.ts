@@ -40,7 +40,7 @@ export class RdbEntry implements Entry {
   ) {}
 
   chunks(opts: ChunkOptions = {}): AsyncIterable<ValueChunk> {
-    const ctx = { key: this.key.toString('latin1'), magic: this.source.magic, rdbVersion: this.source.rdbVersion };
+    const ctx = { key: this.key.toString('latin1'), magic: this.source.magic, rdbVersion: this.source.rdbVersion, packedLists: opts.packedLists ?? false };
     if (this.raw) {
       const src = new ByteSource(this.raw, { name: this.fileName });
       src.base = this.valueOffset;
@@ -50,6 +50,7 @@ export class RdbEntry implements Entry {
     if (!inner || this.taken) throw new FerryError('INTERNAL', 'a streamed value can be read only once, before the parser moves on', { key: ctx.key });
     this.taken = true;
     if (opts.leased && this.streamCtx) this.streamCtx.leased = true;
+    if (opts.packedLists && this.streamCtx) this.streamCtx.packedLists = true;
     // Breaking out of a for-await must not close the decoder: the parser drains what is left.
     return {
       [Symbol.asyncIterator]: () => ({

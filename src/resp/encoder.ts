@@ -12,9 +12,15 @@
  */
 
 import { Lease, LeasePool, leaseOf, retire, type Pins } from '../io/buffer-lease.js';
+import { RespArgs } from './resp-args.js';
 
-/** One argument: bytes, text (UTF-8), an integer, or several Buffers sent back to back as one argument. */
-export type Arg = Buffer | string | number | bigint | Buffer[];
+export { RespArgs } from './resp-args.js';
+
+/**
+ * One argument: bytes, text (UTF-8), an integer, several Buffers sent back to back as one argument,
+ * or several arguments already encoded (RespArgs).
+ */
+export type Arg = Buffer | string | number | bigint | Buffer[] | RespArgs;
 
 /** Values at least this long are written as their own chunk instead of being copied into the slab. */
 export const BIG = 16 * 1024;
@@ -72,7 +78,9 @@ export class RespEncoder {
   command(args: readonly Arg[]): { parts: Buffer[]; bytes: number } {
     this.parts = [];
     this.start = this.used;
-    let bytes = this.header(0x2a, args.length);
+    let argc = args.length;
+    for (const a of args) if (a instanceof RespArgs) argc += a.count - 1;
+    let bytes = this.header(0x2a, argc);
     for (const a of args) {
       if (Buffer.isBuffer(a)) {
         bytes += this.header(0x24, a.length) + this.raw(a) + this.crlf();
@@ -82,6 +90,8 @@ export class RespEncoder {
         bytes += this.header(0x24, n);
         for (const p of a) bytes += this.raw(p);
         bytes += this.crlf();
+      } else if (a instanceof RespArgs) {
+        for (const p of a.parts) bytes += this.raw(p);
       } else {
         bytes += this.text(typeof a === 'string' ? a : String(a));
       }

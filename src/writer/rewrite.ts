@@ -11,7 +11,7 @@
  */
 import type { Entry, StreamId, StreamMeta } from '../entry/entry.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { Arg } from '../resp/encoder.js';
+import type { Arg, RespArgs } from '../resp/encoder.js';
 
 /** Elements per command: hundreds, so the server's per-command cost is amortised. */
 export const BATCH_ITEMS = 500;
@@ -65,6 +65,19 @@ class Batcher {
     return out;
   }
 
+  /**
+   * Adds a run of elements already encoded (a listpack node's, RespArgs). A run is not split: one
+   * node of many small elements may make a command of more than BATCH_ITEMS, bounded by the node.
+   */
+  addRun(run: RespArgs): Arg[] | null {
+    let out: Arg[] | null = null;
+    if (this.items > 0 && (this.items + run.count > BATCH_ITEMS || this.bytes + run.bytes > BATCH_BYTES)) out = this.take();
+    this.args.push(run);
+    this.items += run.count;
+    this.bytes += run.bytes;
+    return out;
+  }
+
   take(): Arg[] | null {
     if (!this.items) return null;
     const cmd = [...this.head, ...this.args];
@@ -91,7 +104,7 @@ export async function* rewriteEntry(entry: Entry, env: RewriteEnv): AsyncGenerat
   /** Field TTLs grouped by expiry time (HPEXPIREAT takes one time for many fields). */
   const fieldTtls = new Map<number, Buffer[]>();
 
-  for await (const c of entry.chunks({ leased: env.leased ?? false })) {
+  for await (const c of entry.chunks({ leased: env.leased ?? false, packedLists: true })) {
     switch (c.t) {
       case 'string':
         if (!stringStarted) {
@@ -113,6 +126,12 @@ export async function* rewriteEntry(entry: Entry, env: RewriteEnv): AsyncGenerat
         }
         break;
       case 'list':
+        if (c.packed) {
+          for (const run of c.packed) {
+            const out = list.addRun(run);
+            if (out) yield out;
+          }
+        }
         for (const it of c.items) {
           const out = list.add([it], it.length);
           if (out) yield out;

@@ -112,6 +112,7 @@ let every: RdbFixture;
 let everyLfu: RdbFixture;
 let large: RdbFixture;
 let lzfBig: RdbFixture;
+let lists: RdbFixture;
 before(async () => {
   every = await makeEveryTypeRdb();
   everyLfu = await makeEveryTypeRdb({ policy: 'lfu', seed: 2 });
@@ -129,12 +130,31 @@ before(async () => {
     }
     await c.set('after', 'the big ones');
   });
+  lists = await makeRdbWith(async (c) => {
+    // Quicklists with every node kind a streamed list meets: listpack nodes of every integer width
+    // and of strings, LZF-compressed nodes (compress depth 1), and plain nodes (elements above the
+    // packed threshold, lowered here from its 1 GB default).
+    await c.call('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '1000');
+    await c.config('SET', 'list-compress-depth', '1');
+    const ints = [0, 1, 127, 128, -1, -4096, 4095, 4096, -32768, 32767, 32768, -8388608, 8388607, 8388608, -2147483648, 2147483647, 2147483648, -9007199254740991, '9223372036854775807', '-9223372036854775808'];
+    for (let part = 0; part < 20; part++) {
+      const batch: string[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const n = part * 5000 + i;
+        batch.push(n % 97 === 0 ? `${'p'.repeat(1000 + (n % 300))}${n}` : n % 3 === 0 ? String(ints[n % ints.length]) : n % 3 === 1 ? String(n - 50_000) : `e${n}-${'ab'.repeat(n % 40)}`);
+      }
+      await c.rpush('list:mixed', ...batch);
+      await c.rpush('list:ints', ...Array.from({ length: 5000 }, (_, i) => String(i % 128)));
+    }
+    await c.rpush('list:small', 'a', '1', 'b');
+  });
 });
 after(async () => {
   await every?.cleanup();
   await everyLfu?.cleanup();
   await large?.cleanup();
   await lzfBig?.cleanup();
+  await lists?.cleanup();
 });
 
 for (const mode of ['auto', 'restore', 'rewrite'] as const) {
@@ -149,6 +169,11 @@ test('generated every-type RDB with LFU counters (auto)', async () => {
 
 test('big keys streamed (inline limit 64 KiB, so every big value takes the chunked rewrite path)', async () => {
   await oracle(large.path, 'auto', 64 * 1024);
+});
+
+test('big lists streamed as RESP-encoded listpack runs: every integer width, strings, LZF and plain nodes', async () => {
+  await oracle(lists.path, 'auto', 64 * 1024);
+  await oracle(lists.path, 'rewrite');
 });
 
 test('big LZF strings streamed through leased chunks (40 and 6 MiB: more chunks in flight than the pool keeps)', async () => {

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { dumpPayload, Gen, seededRandom } from '../helpers/make-rdb.js';
-import { listpackEntries, listpackValues, readRdbLengthAt, readRdbStringAt } from '../../src/rdb/blobs/index.js';
+import { listpackEntries, listpackResp, listpackValues, readRdbLengthAt, readRdbStringAt } from '../../src/rdb/blobs/index.js';
+import { encodeCommand } from '../../src/resp/encoder.js';
 import { assertCorrupt, fuzzDecoder, serverAccepts, INT_BOUNDARIES } from './blobs-support.js';
 
 let server: RedisServer;
@@ -232,4 +233,67 @@ test('differential: every mutated hash listpack the server accepts decodes to wh
     }
   }
   assert.ok(accepted > 0, 'some mutations (inside string bytes) must survive');
+});
+
+/** listpackResp must give the bytes the encoder gives for listpackEntries' elements, or the same error. */
+function sameAsEntries(blob: Buffer, ctx = {}): 'clean' | 'corrupt' {
+  let want: Buffer | null = null;
+  let wantErr: unknown = null;
+  try {
+    const items = listpackEntries(blob, ctx);
+    // The elements' RESP, without the array header: encode as a command and drop its `*N\r\n`.
+    const all = encodeCommand(items);
+    want = all.subarray(all.indexOf('\r\n') + 2);
+  } catch (err) {
+    wantErr = err;
+  }
+  if (want !== null) {
+    const run = listpackResp(blob, ctx);
+    assert.equal(run.count, listpackEntries(blob, ctx).length);
+    const got = Buffer.concat(run.parts);
+    assert.equal(run.bytes, got.length);
+    assert.equal(got.toString('hex'), want.toString('hex'));
+    return 'clean';
+  }
+  const e = assertCorrupt(() => listpackResp(blob, ctx));
+  assert.equal(e.message, (wantErr as Error).message);
+  assert.equal(e.context.offset, (wantErr as { context: { offset?: number } }).context.offset);
+  return 'corrupt';
+}
+
+test('listpackResp: every int width and string form as the RESP bulk strings of listpackEntries, in one run', async () => {
+  const g = new Gen(31);
+  const args: (string | Buffer)[] = [];
+  INT_BOUNDARIES.forEach((v, i) => args.push(`i${i}`, v));
+  NOT_INTS.forEach((v, i) => args.push(`n${i}`, v));
+  STRING_LENGTHS.forEach((n) => args.push(`s${n}`, g.bytes(n)));
+  await client.hset('hr', ...args);
+  const blob = await blobOf('hr', 16);
+  assert.equal(sameAsEntries(blob, { key: 'hr' }), 'clean');
+  const run = listpackResp(blob);
+  assert.equal(run.parts.length, 1);
+  assert.notEqual(run.parts[0]!.buffer, blob.buffer, 'the run is its own buffer, not a view of the blob');
+  // A command with a run encodes as the same command with the elements spelled out.
+  assert.equal(encodeCommand(['RPUSH', 'k', run]).toString('hex'), encodeCommand(['RPUSH', 'k', ...listpackEntries(blob)]).toString('hex'));
+  // Tiny integers grow the most (2 listpack bytes -> "$3\r\n127\r\n"): the run's buffer must hold them.
+  await client.hset('tiny', ...Array.from({ length: 2000 }, (_, i) => [String(i % 128), String(127 - (i % 128))]).flat());
+  assert.equal(sameAsEntries(await blobOf('tiny', 16)), 'clean');
+});
+
+test('listpackResp: damage gives the error listpackEntries gives, at the same byte', { timeout: 120_000 }, async () => {
+  await client.hset('hd2', 'f', 'v'.repeat(200), 'n', '300', 'i', '7', 'w', '-9223372036854775808');
+  const blob = await blobOf('hd2', 16);
+  const ctx = { file: 'x.rdb', offset: 10_000, key: 'hd2' };
+  const rnd = seededRandom(7);
+  let corrupt = 0;
+  let clean = 0;
+  for (let r = 0; r < 3000; r++) {
+    const m = Buffer.from(blob);
+    const edits = 1 + Math.floor(rnd() * 3);
+    for (let k = 0; k < edits; k++) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+    const cut = rnd() < 0.2 ? m.subarray(0, Math.floor(rnd() * m.length)) : m;
+    if (sameAsEntries(cut, ctx) === 'corrupt') corrupt++;
+    else clean++;
+  }
+  assert.ok(corrupt > 0 && clean > 0, `${corrupt} corrupt, ${clean} clean`);
 });

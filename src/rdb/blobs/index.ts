@@ -6,7 +6,7 @@
 export { type BlobContext } from './context.js';
 export { lzfDecompress, LZF_MAX_EXPANSION } from './lzf.js';
 export { ziplistEntries } from './ziplist.js';
-export { listpackEntries, listpackValues } from './listpack.js';
+export { listpackEntries, listpackValues, listpackResp } from './listpack.js';
 export { intsetMembers } from './intset.js';
 export { zipmapPairs } from './zipmap.js';
 export { readRdbLengthAt, readRdbStringAt, type AtResult } from './rdb-string.js';

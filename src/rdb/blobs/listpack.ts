@@ -12,6 +12,7 @@
  */
 import { type BlobContext, corrupt, hex } from './context.js';
 import { intText, int64Text, readInt64LE } from './int-text.js';
+import { RespArgs } from '../../resp/resp-args.js';
 
 const HEADER = 6;
 const END = 0xff;
@@ -30,6 +31,71 @@ export function listpackValues(blob: Buffer, ctx: BlobContext = {}): (Buffer | b
   return out;
 }
 
+/**
+ * Every element as a RESP bulk string, all in one Buffer: what a writer sends for a big list's
+ * elements (RPUSH), with no Buffer, decimal text or argument slot per element. Same checks, same
+ * errors as listpackEntries. Measured on the big-keys bench file's 5,000,000-element list: the
+ * per-element views and argument arrays held Ferry to ~5M elements/s while the target was 35-40% busy.
+ */
+export function listpackResp(blob: Buffer, ctx: BlobContext = {}): RespArgs {
+  // The most an element grows: a 2-byte listpack integer (7-bit, plus its backlen) becomes
+  // "$3\r\n127\r\n", 9 bytes; every other form grows less.
+  const out: RespOut = { buf: Buffer.allocUnsafe(Math.ceil(blob.length * 4.5) + 64), pos: 0, count: 0 };
+  walk(blob, ctx, null, null, out);
+  const resp = out.buf.subarray(0, out.pos);
+  return new RespArgs([resp], out.count, resp.length);
+}
+
+interface RespOut {
+  buf: Buffer;
+  pos: number;
+  count: number;
+}
+
+/** `$<n>\r\n` */
+function respHeader(o: RespOut, n: number): void {
+  const b = o.buf;
+  let p = o.pos;
+  b[p++] = 0x24;
+  if (n < 10) b[p++] = 48 + n;
+  else {
+    const t = String(n);
+    for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
+  }
+  b[p++] = 13;
+  b[p++] = 10;
+  o.pos = p;
+}
+
+/** An integer element as the decimal bulk string Redis replies with. */
+function respInt(o: RespOut, v: number | bigint): void {
+  const t = String(v);
+  respHeader(o, t.length);
+  const b = o.buf;
+  let p = o.pos;
+  for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
+  b[p++] = 13;
+  b[p++] = 10;
+  o.pos = p;
+  o.count++;
+}
+
+/** A string element: header, bytes, CRLF. */
+function respStr(o: RespOut, blob: Buffer, start: number, n: number): void {
+  respHeader(o, n);
+  const b = o.buf;
+  let p = o.pos;
+  if (n < 32) for (let i = 0; i < n; i++) b[p++] = blob[start + i]!;
+  else {
+    blob.copy(b, p, start, start + n);
+    p += n;
+  }
+  b[p++] = 13;
+  b[p++] = 10;
+  o.pos = p;
+  o.count++;
+}
+
 /** Bytes lpEncodeBacklen uses for an element of `l` bytes (note the odd boundaries: 16383 takes 3). */
 function backlenSize(l: number): number {
   if (l <= 127) return 1;
@@ -39,8 +105,8 @@ function backlenSize(l: number): number {
   return 5;
 }
 
-/** Fills exactly one of `text` / `vals`. */
-function walk(blob: Buffer, ctx: BlobContext, text: Buffer[] | null, vals: (Buffer | bigint)[] | null): void {
+/** Fills exactly one of `text` / `vals` / `resp`. */
+function walk(blob: Buffer, ctx: BlobContext, text: Buffer[] | null, vals: (Buffer | bigint)[] | null, resp: RespOut | null = null): void {
   const size = blob.length;
   if (size < HEADER + 1) {
     throw corrupt(ctx, 0, `listpack: ${size} bytes, expected at least 7 (6-byte header and the end byte)`);
@@ -114,10 +180,15 @@ function walk(blob: Buffer, ctx: BlobContext, text: Buffer[] | null, vals: (Buff
       if (str > end - p) {
         throw corrupt(ctx, start, `listpack: element ${count} is a string of ${str} bytes, only ${end - p} left before the end byte`);
       }
-      const s = blob.subarray(p, p + str);
-      if (text !== null) text.push(s);
-      else if (vals !== null) vals.push(s);
+      if (resp !== null) respStr(resp, blob, p, str);
+      else {
+        const s = blob.subarray(p, p + str);
+        if (text !== null) text.push(s);
+        else if (vals !== null) vals.push(s);
+      }
       p += str;
+    } else if (resp !== null) {
+      respInt(resp, wide ? big : num);
     } else if (text !== null) {
       text.push(wide ? int64Text(big) : intText(num));
     } else if (vals !== null) {

@@ -18,6 +18,8 @@ export interface DecodeContext {
   rdbVersion: number;
   /** Chunks may be leased buffers, reused once the next chunk is asked for (Entry ChunkOptions). */
   leased?: boolean;
+  /** Quicklist listpack nodes may come as RESP-encoded runs (Entry ChunkOptions.packedLists). */
+  packedLists?: boolean;
 }
 
 /**

@@ -7,7 +7,8 @@ import type { ByteSource } from '../../io/byte-source.js';
 import type { ValueChunk } from '../../entry/entry.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { readLength, readLengthBig, readString, readStringDouble, parseScore, readBlob, type ReadLimits, type BlobAt } from '../primitives.js';
-import { ziplistEntries, listpackEntries, intsetMembers, zipmapPairs } from '../blobs/index.js';
+import { ziplistEntries, listpackEntries, listpackResp, intsetMembers, zipmapPairs } from '../blobs/index.js';
+import { RespArgs } from '../../resp/resp-args.js';
 import { readElements, readOne, BATCH_ELEMENTS, type DecodeContext } from './batches.js';
 
 type Chunks = AsyncGenerator<ValueChunk>;
@@ -64,6 +65,10 @@ export async function* decodeList(src: ByteSource, typeByte: number, limits: Rea
     }
     case 14:
     case 18: {
+      if (typeByte === 18 && ctx.packedLists) {
+        yield* decodeQuicklistPacked(src, limits, ctx);
+        return;
+      }
       const n = await readOne(src, () => readLength(src), ctx, 'quicklist node count');
       let items: Buffer[] = [];
       for await (const _ of readElements(src, n, () => {
@@ -89,6 +94,37 @@ export async function* decodeList(src: ByteSource, typeByte: number, limits: Rea
       }
       return;
     }
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * A quicklist-2 list for a consumer that writes its elements as RESP (ChunkOptions.packedLists):
+ * each listpack node becomes one RESP-encoded run (listpackResp: same checks, no Buffer per element);
+ * a plain node (one big element) a run of header, the element's bytes and CRLF.
+ */
+async function* decodeQuicklistPacked(src: ByteSource, limits: ReadLimits, ctx: DecodeContext): Chunks {
+  const n = await readOne(src, () => readLength(src), ctx, 'quicklist node count');
+  let packed: RespArgs[] = [];
+  for await (const _ of readElements(src, n, () => {
+    const container = readLength(src);
+    const { blob, offset, inflated } = readBlob(src, limits);
+    let run: RespArgs;
+    if (container === 1) {
+      const head = Buffer.from(`$${blob.length}\r\n`, 'latin1');
+      run = new RespArgs([head, blob, CRLF], 1, head.length + blob.length + 2);
+    } else if (container === 2) {
+      run = listpackResp(blob, blobCtx(src, offset, ctx, inflated));
+      if (run.count === 0) throw new FerryError('RDB_CORRUPT', 'empty quicklist node', { file: src.name, offset, key: ctx.key });
+    } else {
+      throw new FerryError('RDB_CORRUPT', `unknown quicklist container ${container}`, { file: src.name, offset: offset - 1, key: ctx.key });
+    }
+    packed.push(run);
+    return blob.length + run.bytes;
+  }, ctx, 'quicklist node')) {
+    if (packed.length) yield { t: 'list', items: [], packed };
+    packed = [];
   }
 }
 
