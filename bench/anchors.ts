@@ -77,9 +77,10 @@ export async function pipeFile(server: RedisServer, file: string): Promise<PipeT
     const cli = spawn('redis-cli', ['-h', server.host, '-p', String(server.port), '--pipe'], { stdio: [fd, 'pipe', 'inherit'] });
     let out = '';
     cli.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    // 'close', not 'exit': the process can exit before its stdout (the summary line) was read.
     const code = await new Promise<number | null>((resolve, reject) => {
       cli.once('error', reject);
-      cli.once('exit', resolve);
+      cli.once('close', resolve);
     });
     const seconds = (performance.now() - t0) / 1000;
     const m = /errors: (\d+), replies: (\d+)/.exec(out);

@@ -162,7 +162,8 @@ async function runChild<T>(modulePath: string, exportName: string, args: unknown
   child.on('message', (m: ChildMessage) => (msg = m));
   const [code] = (await new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (...a) => resolve(a));
+    // 'close' comes after the IPC channel and stdio are done: the result message is in by then.
+    child.once('close', (...a) => resolve(a));
   })) as [number | null, string | null];
   const m = msg as ChildMessage | null;
   if (!m) throw new Error(`bench child ${modulePath}#${exportName} exited (${code}) without a result`);
