@@ -45,12 +45,18 @@ const NOT_INTS = ['007', '+5', '-0', ' 1', '1 ', '1.0', '0x10', '184467440737095
 /** String lengths around every encoding and backlen boundary (element size = header + length). */
 const STRING_LENGTHS = [1, 63, 64, 125, 126, 4095, 4096, 16377, 16378, 20000];
 
-test('hash listpack: every int width, non-canonical numbers, every string and backlen form equal HGETALL', async () => {
-  const g = new Gen(21);
+/** HSET field/value pairs that put every integer width, non-canonical number and string form in a listpack. */
+function everyFormPairs(seed: number): (string | Buffer)[] {
+  const g = new Gen(seed);
   const args: (string | Buffer)[] = [];
   INT_BOUNDARIES.forEach((v, i) => args.push(`i${i}`, v));
   NOT_INTS.forEach((v, i) => args.push(`n${i}`, v));
   STRING_LENGTHS.forEach((n) => args.push(`s${n}`, g.bytes(n)));
+  return args;
+}
+
+test('hash listpack: every int width, non-canonical numbers, every string and backlen form equal HGETALL', async () => {
+  const args = everyFormPairs(21);
   args.push('-17', '123456789012'); // integer fields too
   await client.hset('h', ...args);
   assert.equal(await client.call('OBJECT', 'ENCODING', 'h'), 'listpack');
@@ -262,12 +268,7 @@ function sameAsEntries(blob: Buffer, ctx = {}): 'clean' | 'corrupt' {
 }
 
 test('listpackResp: every int width and string form as the RESP bulk strings of listpackEntries, in one run', async () => {
-  const g = new Gen(31);
-  const args: (string | Buffer)[] = [];
-  INT_BOUNDARIES.forEach((v, i) => args.push(`i${i}`, v));
-  NOT_INTS.forEach((v, i) => args.push(`n${i}`, v));
-  STRING_LENGTHS.forEach((n) => args.push(`s${n}`, g.bytes(n)));
-  await client.hset('hr', ...args);
+  await client.hset('hr', ...everyFormPairs(31));
   const blob = await blobOf('hr', 16);
   assert.equal(sameAsEntries(blob, { key: 'hr' }), 'clean');
   const run = listpackResp(blob);

@@ -13,6 +13,7 @@
 import { type BlobContext, corrupt, hex } from './context.js';
 import { intText, int64Text, readInt64LE } from './int-text.js';
 import { RespArgs } from '../../resp/resp-args.js';
+import { writeHeader } from '../../resp/header.js';
 
 const HEADER = 6;
 const END = 0xff;
@@ -52,25 +53,10 @@ interface RespOut {
   count: number;
 }
 
-/** `$<n>\r\n` */
-function respHeader(o: RespOut, n: number): void {
-  const b = o.buf;
-  let p = o.pos;
-  b[p++] = 0x24;
-  if (n < 10) b[p++] = 48 + n;
-  else {
-    const t = String(n);
-    for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
-  }
-  b[p++] = 13;
-  b[p++] = 10;
-  o.pos = p;
-}
-
 /** An integer element as the decimal bulk string Redis replies with. */
 function respInt(o: RespOut, v: number | bigint): void {
   const t = String(v);
-  respHeader(o, t.length);
+  o.pos = writeHeader(o.buf, o.pos, 0x24, t.length);
   const b = o.buf;
   let p = o.pos;
   for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
@@ -82,7 +68,7 @@ function respInt(o: RespOut, v: number | bigint): void {
 
 /** A string element: header, bytes, CRLF. */
 function respStr(o: RespOut, blob: Buffer, start: number, n: number): void {
-  respHeader(o, n);
+  o.pos = writeHeader(o.buf, o.pos, 0x24, n);
   const b = o.buf;
   let p = o.pos;
   if (n < 32) for (let i = 0; i < n; i++) b[p++] = blob[start + i]!;

@@ -9,6 +9,7 @@ import { FerryError } from '../../errors/ferry-error.js';
 import { readLength, readLengthBig, readString, readStringDouble, parseScore, readBlob, type ReadLimits, type BlobAt } from '../primitives.js';
 import { ziplistEntries, listpackEntries, listpackResp, intsetMembers, zipmapPairs } from '../blobs/index.js';
 import { RespArgs } from '../../resp/resp-args.js';
+import { bulkHeader } from '../../resp/header.js';
 import { readElements, readOne, BATCH_ELEMENTS, type DecodeContext } from './batches.js';
 
 type Chunks = AsyncGenerator<ValueChunk>;
@@ -112,7 +113,7 @@ async function* decodeQuicklistPacked(src: ByteSource, limits: ReadLimits, ctx: 
     const { blob, offset, inflated } = readBlob(src, limits);
     let run: RespArgs;
     if (container === 1) {
-      const head = Buffer.from(`$${blob.length}\r\n`, 'latin1');
+      const head = bulkHeader(blob.length);
       run = new RespArgs([head, blob, CRLF], 1, head.length + blob.length + 2);
     } else if (container === 2) {
       run = listpackResp(blob, blobCtx(src, offset, ctx, inflated));
