@@ -1,7 +1,8 @@
 /**
  * LZF inflation engines (src/rdb/blobs/lzf.ts and src/rdb/values/lzf-stream.ts): MB/s of output for
- * the JS and WebAssembly engines, JS measured in the same run as the anchor (ratio = engine MB/s / JS
- * MB/s).
+ * the JS, WebAssembly and native (the addon's lzf.c, when built) engines, JS measured in the same run
+ * as the anchor (ratio = engine MB/s / JS MB/s). The native engine has no streamed form (big strings
+ * stream through WebAssembly), so it has whole and small figures only.
  *
  * - Big: a ~30 MB compressible string inflated whole (lzfDecompress's engines) and streamed
  *   (inflateLzfStream from 256 KiB input chunks, output in ~1 MiB chunks, as big strings are parsed).
@@ -16,7 +17,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { lzfDecompressJs, lzfDecompressWasm, LZF_WASM_AVAILABLE } from '../src/rdb/blobs/lzf.js';
+import { lzfDecompressJs, lzfDecompressNative, lzfDecompressWasm, LZF_NATIVE_AVAILABLE, LZF_NATIVE_STATUS, LZF_WASM_AVAILABLE } from '../src/rdb/blobs/lzf.js';
 import { readRdbLengthAt } from '../src/rdb/blobs/index.js';
 import { inflateLzfStream } from '../src/rdb/values/lzf-stream.js';
 import { ByteSource } from '../src/io/byte-source.js';
@@ -27,7 +28,7 @@ import type { BenchContext } from './harness.js';
 
 export const name = 'lzf';
 
-type Engine = 'js' | 'wasm';
+type Engine = 'js' | 'wasm' | 'native';
 const DIR = fileURLToPath(new URL('../.tmp/lzf-bench/', import.meta.url));
 const BIG = 30_000_000;
 const SMALL_SIZES = [16, 32, 64, 256, 1024, 16 * 1024, 64 * 1024];
@@ -106,7 +107,7 @@ async function prepare(ctx: BenchContext): Promise<BigInput[]> {
 
 /** Child side: MB/s of output of one engine on every input (best of a few rounds). */
 export async function measureEngine(a: { engine: Engine; inputs: BigInput[] }): Promise<EngineResult> {
-  const inflate = a.engine === 'js' ? lzfDecompressJs : (b: Buffer, n: number) => lzfDecompressWasm(b, n)!;
+  const inflate = a.engine === 'js' ? lzfDecompressJs : a.engine === 'native' ? (b: Buffer, n: number) => lzfDecompressNative(b, n)! : (b: Buffer, n: number) => lzfDecompressWasm(b, n)!;
   const big: EngineResult['big'] = [];
   for (const input of a.inputs) {
     const data = await readFile(`${DIR}${input.file}`);
@@ -119,14 +120,14 @@ export async function measureEngine(a: { engine: Engine; inputs: BigInput[] }): 
       if (r > 0) whole = Math.max(whole, input.rawLen / s / 1e6); // round 0 warms up
     }
     let stream = 0;
-    for (let r = 0; r < ROUNDS + 1; r++) {
+    for (let r = 0; r < ROUNDS + 1 && a.engine !== 'native'; r++) {
       async function* chunks(): AsyncGenerator<Buffer> {
         for (let i = 0; i < data.length; i += 256 * 1024) yield data.subarray(i, i + 256 * 1024);
       }
       const src = new ByteSource(chunks(), { name: input.file });
       let n = 0;
       const t0 = performance.now();
-      for await (const c of inflateLzfStream(src, data.length, input.rawLen, { key: 'big', magic: 'REDIS', rdbVersion: 11 }, a.engine)) n += c.length;
+      for await (const c of inflateLzfStream(src, data.length, input.rawLen, { key: 'big', magic: 'REDIS', rdbVersion: 11 }, a.engine === 'js' ? 'js' : 'wasm')) n += c.length;
       const s = (performance.now() - t0) / 1000;
       if (n !== input.rawLen) throw new Error('wrong length');
       if (r > 0) stream = Math.max(stream, input.rawLen / s / 1e6);
@@ -169,7 +170,8 @@ export async function run(ctx: BenchContext): Promise<void> {
   }
   const inputs = await prepare(ctx);
   const results = new Map<Engine, EngineResult>();
-  for (const engine of ['js', 'wasm'] as const) {
+  if (!LZF_NATIVE_AVAILABLE) ctx.skip('lzf native', `the native engine is not in use: ${LZF_NATIVE_STATUS}`);
+  for (const engine of LZF_NATIVE_AVAILABLE ? (['js', 'wasm', 'native'] as const) : (['js', 'wasm'] as const)) {
     const { runs } = await ctx.best(() => ctx.inChild<EngineResult>('bench/lzf.bench.ts', 'measureEngine', { engine, inputs }), () => 0);
     // Best of the --repeat runs, figure by figure.
     results.set(engine, {
@@ -186,12 +188,19 @@ export async function run(ctx: BenchContext): Promise<void> {
       anchor: { name: `js ${label}`, value: j, unit: 'MB/s' }, ratio: w / j, ratioMeaning: 'WebAssembly MB/s / JS MB/s (output)',
     });
   };
+  const native = results.get('native');
+  const nativeFigure = (label: string, j: number, n: number): void => {
+    ctx.figure({ name: `lzf native ${label}`, value: n, unit: 'MB/s', anchor: { name: `js ${label}`, value: j, unit: 'MB/s' }, ratio: n / j, ratioMeaning: 'native MB/s / JS MB/s (output)' });
+  };
   inputs.forEach((input, i) => {
     const mb = (input.rawLen / 1e6).toFixed(0);
     pair(`${input.what} ${mb} MB whole`, js.big[i]!.whole, wasm.big[i]!.whole);
+    if (native) nativeFigure(`${input.what} ${mb} MB whole`, js.big[i]!.whole, native.big[i]!.whole);
     pair(`${input.what} ${mb} MB streamed`, js.big[i]!.stream, wasm.big[i]!.stream);
   });
   SMALL_SIZES.forEach((size, i) => {
-    pair(`text ${size >= 1024 ? `${size >> 10} KiB` : `${size} B`}`, js.small[i]!, wasm.small[i]!);
+    const label = `text ${size >= 1024 ? `${size >> 10} KiB` : `${size} B`}`;
+    pair(label, js.small[i]!, wasm.small[i]!);
+    if (native) nativeFigure(label, js.small[i]!, native.small[i]!);
   });
 }

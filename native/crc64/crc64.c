@@ -26,6 +26,7 @@
 #include <node_api.h>
 
 #include "crc64_constants.h"
+#include "lzf.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define FERRY_CRC64_PCLMUL 1
@@ -222,7 +223,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const char *name;
   e->fn = best_engine(&name);
 
-  napi_value ab, state, fn_update, fn_table, abi, engine;
+  napi_value ab, state, fn_update, fn_table, fn_lzf, abi, engine;
   void *ab_data;
   if (napi_create_arraybuffer(env, 4 * sizeof(double), &ab_data, &ab) != napi_ok ||
       napi_create_typedarray(env, napi_float64_array, 4, ab, 0, &state) != napi_ok) {
@@ -239,10 +240,12 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (napi_create_function(env, "update", NAPI_AUTO_LENGTH, update, e, &fn_update) != napi_ok ||
       napi_create_function(env, "updateTable", NAPI_AUTO_LENGTH, update_table, e, &fn_table) != napi_ok ||
+      napi_create_function(env, "lzfInflate", NAPI_AUTO_LENGTH, ferry_lzf_inflate_js, NULL, &fn_lzf) != napi_ok ||
       napi_create_uint32(env, FERRY_CRC64_ABI, &abi) != napi_ok ||
       napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &engine) != napi_ok ||
       napi_set_named_property(env, exports, "update", fn_update) != napi_ok ||
       napi_set_named_property(env, exports, "updateTable", fn_table) != napi_ok ||
+      napi_set_named_property(env, exports, "lzfInflate", fn_lzf) != napi_ok ||
       napi_set_named_property(env, exports, "state", state) != napi_ok ||
       napi_set_named_property(env, exports, "abi", abi) != napi_ok ||
       napi_set_named_property(env, exports, "engine", engine) != napi_ok) {

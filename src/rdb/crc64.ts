@@ -15,7 +15,7 @@
  *   more than it saves: input is consumed 8 bytes a step with slicing-by-8 tables (Redis's crcspeed).
  * A missing, unloadable or wrong addon is not an error: the other engines give the same results.
  */
-import { createRequire } from 'node:module';
+import { NATIVE_ADDON, type NativeAddon } from './native-addon.js';
 import { CRC64_WASM_BASE64 } from './crc64-wasm.generated.js';
 
 const POLY = 0x95ac9329ac4bc9b5n;
@@ -93,31 +93,13 @@ function crcBytewise(lo: number, hi: number, buf: Uint8Array, start: number, end
   return [lo >>> 0, hi >>> 0];
 }
 
-/** What native/crc64/crc64.c exports. */
-interface NativeCrc {
-  abi: number;
-  /** 'pclmul' or 'table' (slicing-by-8), chosen by the addon from the CPU at load. */
-  engine: string;
-  /** [lo, hi, start, end]: the CRC in, the range to add; lo and hi out. */
-  state: Float64Array;
-  update(buf: Uint8Array): void;
-  updateTable(buf: Uint8Array): void;
-}
-
 /** Why the addon is not in use, when it is not (for test skips and benches). */
-let nativeStatus = 'loaded';
+let nativeStatus = NATIVE_ADDON.status;
 
 /** Loaded once, synchronously; null when not built, not loadable here, or not giving right answers. */
-const native: NativeCrc | null = (() => {
-  let mod: NativeCrc;
-  try {
-    // The same relative path from src/rdb/ (tsx) and dist/rdb/ (compiled).
-    mod = createRequire(import.meta.url)('../../native/crc64/build/Release/ferry_crc64.node') as NativeCrc;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    nativeStatus = e.code === 'MODULE_NOT_FOUND' ? 'not built (npm ci / npm install builds it; needs a C compiler and Node headers)' : `not loadable: ${e.message}`;
-    return null;
-  }
+const native: NativeAddon | null = (() => {
+  const mod = NATIVE_ADDON.mod;
+  if (mod === null) return null;
   if (mod.abi !== NATIVE_ABI) {
     nativeStatus = `stale build (ABI ${mod.abi}, want ${NATIVE_ABI}): run npm install again`;
     return null;

@@ -11,12 +11,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { startRedis, CORPUS, type RedisServer } from '../helpers/redis-server.js';
 import { dumpPayload, Gen } from '../helpers/make-rdb.js';
 import { lzfDecompress, readRdbLengthAt, readRdbStringAt, LZF_MAX_EXPANSION } from '../../src/rdb/blobs/index.js';
-import { lzfDecompressJs, lzfDecompressWasm, LZF_WASM_AVAILABLE, acquireLzfWasm, releaseLzfWasm } from '../../src/rdb/blobs/lzf.js';
+import { lzfDecompressJs, lzfDecompressNative, lzfDecompressWasm, LZF_NATIVE_AVAILABLE, LZF_NATIVE_STATUS, LZF_WASM_AVAILABLE, acquireLzfWasm, releaseLzfWasm } from '../../src/rdb/blobs/lzf.js';
 import type { BlobContext } from '../../src/rdb/blobs/context.js';
 import { inflateLzfStream, type LzfStreamEngine } from '../../src/rdb/values/lzf-stream.js';
 import { ByteSource } from '../../src/io/byte-source.js';
@@ -67,6 +69,7 @@ test('decompresses what redis-server compressed, for short, long, overlapping an
     assert.ok(out.equals(v), `${k}: decompressed bytes differ`);
     assert.ok(lzfDecompressJs(data, rawLen).equals(v), `${k}: JS engine differs`);
     assert.ok(lzfDecompressWasm(data, rawLen)!.equals(v), `${k}: WebAssembly engine differs`);
+    if (LZF_NATIVE_AVAILABLE) assert.ok(nativeEngine(data, rawLen).equals(v), `${k}: native engine differs`);
     for (const cut of [1, 7, Math.floor(data.length / 2)]) {
       assert.deepEqual(await streamOutcome('wasm', data, rawLen, { split: cut }), await streamOutcome('js', data, rawLen, { split: cut }), `${k}: streamed, split at ${cut}`);
     }
@@ -81,8 +84,8 @@ test('the corpus key compressed by Redis 2.x decompresses to 200 "a"', async () 
   assert.equal(only.key.toString(), 'a'.repeat(200));
 });
 
-test('errors: back-reference before the start, literal past the end, overflow, short output (both engines)', () => {
-  for (const lzfDecompress of [lzfDecompressJs, wasmEngine]) {
+test('errors: back-reference before the start, literal past the end, overflow, short output (every engine)', () => {
+  for (const lzfDecompress of [lzfDecompressJs, ...OTHER_ENGINES.map((e) => e[1])]) {
     const ctx = { file: 'f.rdb', offset: 1000, key: 'k' };
     // A back-reference as the first thing: nothing to copy from.
     assertCorrupt(() => lzfDecompress(Buffer.from([0x20, 0x00]), 3, ctx), 1000, /before the start/);
@@ -104,8 +107,8 @@ test('errors: back-reference before the start, literal past the end, overflow, s
   }
 });
 
-test('a declared length no input of that size can produce is refused before allocating (both engines)', () => {
-  for (const lzfDecompress of [lzfDecompressJs, wasmEngine]) {
+test('a declared length no input of that size can produce is refused before allocating (every engine)', () => {
+  for (const lzfDecompress of [lzfDecompressJs, ...OTHER_ENGINES.map((e) => e[1])]) {
     const src = Buffer.from([0x00, 0x61, 0xe0, 0xff, 0x00]);
     // 5 bytes can yield at most 5 * 88; the real maximum for this shape is 1 + 264.
     assert.equal(lzfDecompress(src, 1 + 7 + 255 + 2).length, 265);
@@ -152,6 +155,19 @@ test('corruption harness: truncations and mutations of a real LZF stream give ou
 // The WebAssembly and JS engines side by side
 
 /** The WebAssembly engine; a test using it fails (rather than skips) where it did not load. */
+/** The native engine, where the addon is built (the test below says whether it must be). */
+function nativeEngine(input: Buffer, rawLen: number, ctx?: BlobContext): Buffer {
+  const out = lzfDecompressNative(input, rawLen, ctx);
+  assert.ok(out !== null, 'the LZF native engine did not load');
+  return out;
+}
+
+/** Engines compared with the JS reference. */
+const OTHER_ENGINES: [string, (input: Buffer, rawLen: number, ctx?: BlobContext) => Buffer][] = [
+  ['WebAssembly', wasmEngine],
+  ...(LZF_NATIVE_AVAILABLE ? [['native', nativeEngine] as [string, typeof nativeEngine]] : []),
+];
+
 function wasmEngine(input: Buffer, rawLen: number, ctx?: BlobContext): Buffer {
   const out = lzfDecompressWasm(input, rawLen, ctx);
   assert.ok(out !== null, 'the LZF WebAssembly engine did not load');
@@ -174,9 +190,11 @@ const CTX: BlobContext = { file: 'f.rdb', offset: 100, key: 'k' };
 /** Both engines on one input: the same bytes or the same error (code, message, offset); returns it. */
 function sameBlob(input: Buffer, rawLen: number, what: string): Outcome {
   const js = outcome(() => lzfDecompressJs(input, rawLen, CTX));
-  const wasm = outcome(() => wasmEngine(input, rawLen, CTX));
-  if ('out' in js && 'out' in wasm) assert.ok(wasm.out.equals(js.out), `${what}: bytes differ`);
-  else assert.deepEqual(wasm, js, what);
+  for (const [name, engine] of OTHER_ENGINES) {
+    const o = outcome(() => engine(input, rawLen, CTX));
+    if ('out' in js && 'out' in o) assert.ok(o.out.equals(js.out), `${what}: ${name} bytes differ`);
+    else assert.deepEqual(o, js, `${what} (${name})`);
+  }
   return js;
 }
 
@@ -288,7 +306,12 @@ test('the LZF WebAssembly engine loads here', () => {
   assert.ok(LZF_WASM_AVAILABLE);
 });
 
-test('both engines give the same bytes on random data, across the WebAssembly block boundaries', () => {
+test('the LZF native engine is in use wherever the addon is built', () => {
+  const built = existsSync(fileURLToPath(new URL('../../native/crc64/build/Release/ferry_crc64.node', import.meta.url)));
+  if (built) assert.ok(LZF_NATIVE_AVAILABLE, `native/crc64 is built but its LZF engine is not used: ${LZF_NATIVE_STATUS}`);
+});
+
+test('every engine gives the same bytes on random data, across the WebAssembly block boundaries', () => {
   const g = new Gen(21);
   const MiB = 1 << 20;
   const check = (raw: Buffer, data: Buffer, what: string): void => {
@@ -318,7 +341,7 @@ test('both engines give the same bytes on random data, across the WebAssembly bl
   check(r.raw, r.data, 'instructions for 3 MiB');
 });
 
-test('corruption: every truncation, mutation and declared length gives the same error from both engines', () => {
+test('corruption: every truncation, mutation and declared length gives the same error from every engine', () => {
   const g = new Gen(5);
   const inputs: { data: Buffer; rawLen: number }[] = [];
   const t = text(g, 600, 30);

@@ -193,7 +193,7 @@ test('without the addon (not built), crc64.ts falls back to WebAssembly and JS w
   const dir = mkdtempSync(join(tmpdir(), 'ferry-crc64-'));
   try {
     mkdirSync(join(dir, 'src/rdb'), { recursive: true });
-    for (const f of ['crc64.ts', 'crc64-wasm.generated.ts']) copyFileSync(join(RDB_DIR, f), join(dir, 'src/rdb', f));
+    for (const f of ['crc64.ts', 'crc64-wasm.generated.ts', 'native-addon.ts']) copyFileSync(join(RDB_DIR, f), join(dir, 'src/rdb', f));
     const m = (await import(pathToFileURL(join(dir, 'src/rdb/crc64.ts')).href)) as typeof import('../../src/rdb/crc64.js');
     assert.equal(m.CRC64_ENGINES.native, null);
     assert.match(m.CRC64_ENGINES.nativeStatus, /not built/);

@@ -9,11 +9,15 @@
  * length c>>5 (7 means "add the next byte"), distance ((c & 31) << 8) + next byte + 1 back from the
  * output position, copying length+2 bytes; source and destination may overlap (run-length style).
  *
- * Two engines, one set of errors:
+ * Three engines, one set of errors:
+ * - native (native/crc64/lzf.c, in Ferry's addon when npm's install step could build it): reads the
+ *   input Buffer and writes the result Buffer directly, no copies; it only says "failed", and the JS
+ *   engine is then run on the same bytes for the error, so messages never depend on the engine. On
+ *   the mixed bench import the WebAssembly engine and its copies were ~7% of Ferry's CPU.
  * - WebAssembly (lzf.wat, compiled to lzf-wasm.generated.ts): 8-byte copies with over-copy into
  *   padding, input copied into its memory and output out of it 1 MiB at a time (fixed 2.1 MiB of wasm
  *   memory, whatever the declared length). Also used by values/lzf-stream.ts for big strings.
- * - JS (the loop below): where WebAssembly is unavailable, and the reference the tests compare with.
+ * - JS (the loop below): where neither is available, and the reference the tests compare with.
  *
  * Speed (shared 2-core box, Node 20, bench/lzf.bench.ts, MB/s of output, JS -> WebAssembly):
  *   30 MB of word text compressed by redis-server (ratio 0.7): 255 -> 750 whole, 273 -> 1020 streamed
@@ -27,6 +31,7 @@
 import { FerryError } from '../../errors/ferry-error.js';
 import { type BlobContext, corrupt } from './context.js';
 import { LZF_WASM_BASE64 } from './lzf-wasm.generated.js';
+import { NATIVE_ADDON } from '../native-addon.js';
 
 /**
  * The most output LZF can make per input byte: a 3-byte back-reference yields at most 7+255+2 = 264
@@ -50,9 +55,58 @@ const COPY_WITHIN_MIN = 32;
  */
 export function lzfDecompress(input: Buffer, rawLen: number, ctx: BlobContext = {}): Buffer {
   checkDeclared(input.length, rawLen, ctx);
+  if (nativeInflate !== null && rawLen >= NATIVE_MIN) return inflateNative(nativeInflate, input, rawLen, ctx);
   if (shared !== null) return inflateWasm(shared, input, rawLen, ctx);
   return inflateJs(input, rawLen, ctx);
 }
+
+/**
+ * Shortest output sent to the native engine: below it the N-API call (two typed-array lookups) costs
+ * more than WebAssembly's copies (bench/lzf.bench.ts, MB/s native vs WebAssembly: 16 B 94 vs 131,
+ * 32 B 212 vs 255, 64 B 682 vs 457, 256 B 1472 vs 1056, 1 KiB 1793 vs 1097, 64 KiB 1216 vs 1192).
+ */
+const NATIVE_MIN = 48;
+
+/** lzfDecompress on the native engine whatever the length (tests and benches); null without it. */
+export function lzfDecompressNative(input: Buffer, rawLen: number, ctx: BlobContext = {}): Buffer | null {
+  if (nativeInflate === null) return null;
+  checkDeclared(input.length, rawLen, ctx);
+  return inflateNative(nativeInflate, input, rawLen, ctx);
+}
+
+function inflateNative(inflate: NativeInflate, input: Buffer, rawLen: number, ctx: BlobContext): Buffer {
+  const out = Buffer.allocUnsafe(rawLen);
+  if (inflate(input, out) === rawLen) return out;
+  // Not a valid stream of exactly rawLen bytes: the JS engine says where and why (and throws).
+  return inflateJs(input, rawLen, ctx);
+}
+
+type NativeInflate = (input: Uint8Array, output: Uint8Array) => number;
+
+/** Why the native engine is not in use, when it is not (tests and benches). */
+export let LZF_NATIVE_STATUS = 'loaded';
+
+/**
+ * The addon's LZF function, checked at load against the JS engine on a stream with a literal, an
+ * overlapping run and a long reference, and on a corrupt one; null when missing or wrong.
+ */
+const nativeInflate: NativeInflate | null = (() => {
+  const f = NATIVE_ADDON.mod?.lzfInflate;
+  if (typeof f !== 'function') {
+    LZF_NATIVE_STATUS = NATIVE_ADDON.mod === null ? `addon ${NATIVE_ADDON.status}` : 'addon built before LZF was added: run npm install again';
+    return null;
+  }
+  const probe = Buffer.from([0x02, 0x61, 0x62, 0x63, 0x20, 0x00, 0xe0, 0x0a, 0x02, 0x01, 0x78, 0x79]);
+  const want = inflateJs(probe, 3 + 3 + 19 + 2, {});
+  const got = Buffer.alloc(want.length);
+  const bad = Buffer.alloc(4);
+  if (f(probe, got) !== want.length || !got.equals(want) || f(Buffer.from([0x20, 0x00]), bad) !== -1) {
+    LZF_NATIVE_STATUS = 'addon gives wrong LZF output: not used';
+    return null;
+  }
+  return f;
+})();
+export const LZF_NATIVE_AVAILABLE = nativeInflate !== null;
 
 /** lzfDecompress on the JS engine only (the reference; also the engine where WebAssembly is missing). */
 export function lzfDecompressJs(input: Buffer, rawLen: number, ctx: BlobContext = {}): Buffer {
