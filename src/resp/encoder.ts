@@ -223,6 +223,17 @@ export class RespEncoder {
     return { parts: this.parts, bytes: this.cmdBytes };
   }
 
+  /** `end()` without the result object (per key on the RESTORE path): the length is `lastBytes`. */
+  endParts(): Buffer[] {
+    this.cut();
+    return this.parts;
+  }
+
+  /** Length of the command the last `end()`/`endParts()` closed. */
+  get lastBytes(): number {
+    return this.cmdBytes;
+  }
+
   private cmdBytes = 0;
 
   /**

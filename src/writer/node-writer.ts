@@ -36,8 +36,10 @@ export interface Item extends Sent {
   hook?: (r: Reply, item: Item) => void;
   /** Set once the item was handed to write() (a group is re-sent only up to what was written). */
   written?: boolean;
-  /** Routing key (cluster), null for keyless commands. */
+  /** Routing key (cluster), null for keyless commands; the key named when a shared owner's command fails. */
   key?: Buffer | null;
+  /** Input offset of the record the command writes (for a shared owner's errors); -1 when unset. */
+  offset: number;
   /** SELECT / ASKING added by the writer itself (never re-sent: transmit() adds them again). */
   internal?: boolean;
   /** Encoder slabs this item's bytes live in, held until nothing will send them again (releaseItem). */
@@ -312,7 +314,7 @@ export class NodeWriter {
       throw new FerryError(
         'TARGET_CONNECTION_LOST',
         `connection to ${this.name} dropped while key was being written in pieces that cannot be re-sent safely`,
-        { key: o.key.toString('utf8') },
+        { key: (it.key ?? o.key).toString('utf8') },
       );
     }
     return out;
@@ -412,7 +414,7 @@ const NOOP = (): void => {};
  * mixed import's profile).
  */
 export function newItem(parts: Buffer[], bytes: number, db: number, owner: Owner | null, pins: Pins = null): Item {
-  return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP, onLost: undefined, hook: undefined, written: false, key: null, internal: false, pins };
+  return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP, onLost: undefined, hook: undefined, written: false, key: null, offset: -1, internal: false, pins };
 }
 
 /**

@@ -97,10 +97,11 @@ const SCRATCH_FOOTER = Buffer.alloc(10);
 /**
  * `restoreArgs` encoded straight into `enc` (the import's hot path: one RESTORE per key), without
  * the argument and payload arrays, the footer Buffer and the CRC object each call would allocate.
- * The bytes are those `enc.command(restoreArgs(...))` gives (a unit test holds them equal). `raw`
- * replaces the entry's value bytes (an inflated payload, see inflate-payload.ts).
+ * The bytes are those `enc.command(restoreArgs(...))` gives (a unit test holds them equal); their
+ * length is `enc.lastBytes` afterwards (no result object per key). `raw` replaces the entry's value
+ * bytes (an inflated payload, see inflate-payload.ts).
  */
-export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, raw: Buffer | Buffer[] = entry.raw!): { parts: Buffer[]; bytes: number } {
+export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, raw: Buffer | Buffer[] = entry.raw!): Buffer[] {
   const head = entry.keyMeta ? Buffer.concat([Buffer.from([KEY_META]), entry.keyMeta, Buffer.from([entry.typeByte])]) : TYPE_BYTES[entry.typeByte]!;
   const footer = SCRATCH_FOOTER;
   footer.writeUInt16LE(version, 0);
@@ -132,5 +133,5 @@ export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f
       enc.argUint(entry.freq!);
     }
   }
-  return enc.end();
+  return enc.endParts();
 }
