@@ -167,7 +167,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             e.freq = freq;
             e.keyMeta = keyMeta === null ? null : own(keyMeta);
             if (op === 7) e.module = moduleIdToName(readModuleId(raw));
-            batch.push({ kind: 'entry', entry: e });
+            batch.push(e);
           }
           resetKeyState();
           if (batch.length >= MAX_BATCH) {
@@ -307,13 +307,12 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         e.keyMeta = keyMeta === null ? null : own(keyMeta);
         const ctx = { key: key.toString('latin1'), magic, rdbVersion: version, leased: false };
         const gen = decodeValue(src, typeByte, limits, ctx);
-        e.stream = gen;
-        e.streamCtx = ctx;
+        e.setStream(gen, ctx);
         resetKeyState();
         // While the value streams its consumer may hold element views across chunks (a rewrite batch
         // being assembled): no new leases, and the ones left behind are retired after the value.
         src.bigFillsPaused = true;
-        yield [{ kind: 'entry', entry: e }];
+        yield [e];
         // Whatever the consumer left unread is read (and dropped) here, so the parser stays in step:
         // a value nobody asked for is skipped without decoding; a half-read one is read to its end.
         if (!e.streamTaken && typeByte !== 7) {

@@ -6,20 +6,42 @@ import type { DecodeContext } from './values/batches.js';
 import type { ReadLimits } from './primitives.js';
 import { decodeValue } from './values/decode.js';
 
+/** A streamed value's decoder, its context (`leased` is set before its first chunk), and whether a consumer took it. */
+interface StreamState {
+  gen: AsyncGenerator<ValueChunk>;
+  ctx: DecodeContext;
+  taken: boolean;
+}
+
+/**
+ * One per key, millions per import: the fields are only what most keys need (a streamed value's
+ * state is one field, null for the rest), and the entry is its own record (`kind`, `entry` are
+ * getters), so the parser allocates one object per key, not two.
+ */
 export class RdbEntry implements Entry {
   idle: number | null = null;
   freq: number | null = null;
   keyMeta: Buffer | null = null;
   module: { name: string; encver: number; id: bigint } | null = null;
-  /** For streamed values: the decoder reading from the input, and whether a consumer took it. */
-  stream: AsyncGenerator<ValueChunk> | null = null;
-  /** The streamed decoder's context (read when its first chunk is asked for: `leased` is set before). */
-  streamCtx: DecodeContext | null = null;
-  private taken = false;
+  private streamState: StreamState | null = null;
+
+  /** As a record of the parser's batches: `{ kind: 'entry', entry }`. */
+  get kind(): 'entry' {
+    return 'entry';
+  }
+
+  get entry(): this {
+    return this;
+  }
+
+  /** Makes this a streamed entry: `chunks()` hands out `gen` once. */
+  setStream(gen: AsyncGenerator<ValueChunk>, ctx: DecodeContext): void {
+    this.streamState = { gen, ctx, taken: false };
+  }
 
   /** True once a consumer asked for the streamed value's chunks. */
   get streamTaken(): boolean {
-    return this.taken;
+    return this.streamState?.taken ?? false;
   }
 
   constructor(
@@ -46,11 +68,12 @@ export class RdbEntry implements Entry {
       src.base = this.valueOffset;
       return checkEnd(decodeValue(src, this.typeByte, this.limits, ctx), src, ctx.key);
     }
-    const inner = this.stream;
-    if (!inner || this.taken) throw new FerryError('INTERNAL', 'a streamed value can be read only once, before the parser moves on', { key: ctx.key });
-    this.taken = true;
-    if (opts.leased && this.streamCtx) this.streamCtx.leased = true;
-    if (opts.packedLists && this.streamCtx) this.streamCtx.packedLists = true;
+    const st = this.streamState;
+    if (!st || st.taken) throw new FerryError('INTERNAL', 'a streamed value can be read only once, before the parser moves on', { key: ctx.key });
+    st.taken = true;
+    const inner = st.gen;
+    if (opts.leased) st.ctx.leased = true;
+    if (opts.packedLists) st.ctx.packedLists = true;
     // Breaking out of a for-await must not close the decoder: the parser drains what is left.
     return {
       [Symbol.asyncIterator]: () => ({
