@@ -9,7 +9,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { openInputs } from '../source/index.js';
 import { importRecords, parseDbMap } from '../pipeline/import.js';
 import type { ConflictPolicy, ImportMode, ImportProgress, ImportSummary, OnErrorPolicy } from '../pipeline/types.js';
-import { IMPORT_INLINE_LIMIT } from '../pipeline/inline-limit.js';
+import { IMPORT_INLINE_LIMIT, IMPORT_STRING_RUN_MAX } from '../pipeline/inline-limit.js';
 import { parseTargetUrl } from '../writer/target-spec.js';
 import { addTlsOptions, withCliTls } from './tls-options.js';
 
@@ -72,6 +72,7 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
     signal: abort.signal,
     inlineLimit: IMPORT_INLINE_LIMIT,
     leased: true,
+    stringRuns: IMPORT_STRING_RUN_MAX,
     buckets: config.buckets,
     dataRoot: config.dataDir,
     aofTruncated: o.aofTruncated,

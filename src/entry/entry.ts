@@ -127,6 +127,26 @@ export type ValueChunk =
   /** Opaque module value bytes (only replayable with RESTORE on a target with the module). */
   | { t: 'module'; data: Buffer };
 
+/**
+ * Consecutive small plain strings of one db, with no expiry, LRU/LFU hint or key metadata, as byte
+ * ranges of one input buffer instead of an Entry each (RdbParseOptions.stringRuns: only for a
+ * consumer that handles them, the import writer). Per key, five numbers in `pos`: key start and end,
+ * value start and end (the value's bytes, after its RDB length header, which starts at the key's end),
+ * and the absolute input offset of the key's record. The ranges are valid while the batch is.
+ */
+export interface StringRun {
+  kind: 'strings';
+  db: number;
+  buf: Buffer;
+  pos: number[];
+  /** For entries made from the run (runEntry): the file's format, name and read limits. */
+  source: SourceFormat;
+  file: string;
+  limits: { maxString: number; inputSize: number | null };
+  /** Absolute input offset of buf[0]. */
+  base: number;
+}
+
 /** Non-key records an RDB holds; writers act on functions and scripts, inspect reports all. */
 export type RdbRecord =
   | { kind: 'header'; magic: 'REDIS' | 'VALKEY'; version: number }
@@ -135,6 +155,7 @@ export type RdbRecord =
   | { kind: 'function'; code: Buffer; offset: number }
   | { kind: 'module-aux'; moduleName: string; when: number; raw: Buffer; offset: number }
   | { kind: 'entry'; entry: Entry }
+  | StringRun
   /** `emptyKeysSkipped`: empty collections in the file, which Redis refuses to load, dropped by the parser. */
   | { kind: 'end'; bytes: number; checksum: bigint | null; checksumOk: boolean | null; emptyKeysSkipped?: number };
 

@@ -112,6 +112,8 @@ function dispatch(w: ImportWriter, rec: ImportRecord, input: string): Promise<vo
   switch (rec.kind) {
     case 'entry':
       return w.entry(rec.entry, input);
+    case 'strings':
+      return w.strings(rec, input);
     case 'function':
       return w.func(rec.code, input, rec.offset);
     case 'aux':

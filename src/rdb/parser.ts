@@ -10,7 +10,7 @@
 import { SHORT, type ByteSource } from '../io/byte-source.js';
 import { LeasePool } from '../io/buffer-lease.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { RdbRecord } from '../entry/entry.js';
+import type { RdbRecord, StringRun } from '../entry/entry.js';
 import { Crc64 } from './crc64.js';
 import { OP, typeInfo, MAX_REDIS_RDB, VALKEY_RDB_VERSIONS } from './constants.js';
 import { readLength, readLengthBig, readString, skipString, skipModuleOpcodes, moduleIdToName, STR_INT, STR_LZF, DEFAULT_LIMITS, type ReadLimits } from './primitives.js';
@@ -38,6 +38,12 @@ export interface RdbParseOptions {
    * copied out of such buffers, so an entry's key stays valid for as long as it is held.
    */
   leased?: boolean;
+  /**
+   * Emit small plain strings (no expiry, hint or key metadata; value of at most this many bytes with
+   * its length header) as `strings` runs of byte ranges instead of an Entry each: the consumer must
+   * handle StringRun records (the import writer batches them into MSETs). 0 or absent: never.
+   */
+  stringRuns?: number;
 }
 
 export const DEFAULT_INLINE_LIMIT = 4 * 1024 * 1024;
@@ -104,6 +110,11 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   }
   const source = { magic, rdbVersion: version };
   let batch: RdbRecord[] = [{ kind: 'header', magic, version }];
+  /** Keys in `batch` (a run holds many): the batch is handed over at MAX_BATCH keys. */
+  let batchKeys = 0;
+  const runMax = opts.stringRuns ?? 0;
+  /** The run being extended; any other record ends it (batch order is file order). */
+  let run: StringRun | null = null;
 
   // ---- per-key state set by key-specific opcodes, reset after each key
   let db = 0;
@@ -118,6 +129,52 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   let curValueOffset = -1;
   let curRecStart = -1;
   let emptyKeysSkipped = 0;
+
+  /**
+   * The stringRuns fast path, after a type-0 byte with no expiry/hint/metadata pending: when key and
+   * value are plain-length strings wholly in the buffer and the value is small, records their ranges
+   * in the current run and returns true; else returns false with nothing consumed (the general path
+   * then reads the record, with its checks and errors). Never throws.
+   */
+  const tryRun = (recStart: number): boolean => {
+    const b = src.buf;
+    const end = b.length;
+    let p = src.pos;
+    if (p >= end) return false;
+    let h = b[p]!;
+    let len: number;
+    if (h >> 6 === 0) {
+      len = h & 0x3f;
+      p += 1;
+    } else if (h >> 6 === 1 && p + 1 < end) {
+      len = ((h & 0x3f) << 8) | b[p + 1]!;
+      p += 2;
+    } else {
+      return false;
+    }
+    const ks = p;
+    const ke = p + len;
+    if (ke >= end) return false;
+    h = b[ke]!;
+    if (h >> 6 === 0) {
+      len = h & 0x3f;
+      p = ke + 1;
+    } else if (h >> 6 === 1 && ke + 1 < end) {
+      len = ((h & 0x3f) << 8) | b[ke + 1]!;
+      p = ke + 2;
+    } else {
+      return false;
+    }
+    const ve = p + len;
+    if (ve > end || ve - ke > runMax || ke - ks > limits.maxString || len > limits.maxString) return false;
+    if (run === null || run.buf !== b || run.db !== db) {
+      run = { kind: 'strings', db, buf: b, pos: [], source, file: name, limits, base: src.offset - src.pos };
+      batch.push(run);
+    }
+    run.pos.push(ks, ke, p, ve, recStart);
+    src.pos = ve;
+    return true;
+  };
 
   const resetKeyState = () => {
     expireAt = null;
@@ -135,6 +192,17 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         curKey = null;
         const recStart = src.offset;
         const op = src.u8();
+        if (op === 0 && runMax > 0 && expireAt === null && idle === null && freq === null && keyMeta === null && tryRun(recStart)) {
+          if (++batchKeys >= MAX_BATCH) {
+            src.commit();
+            yield batch;
+            batch = [];
+            batchKeys = 0;
+            run = null;
+            src.releaseDropped();
+          }
+          continue;
+        }
         if (op < OP.VALKEY_UPDATE) {
           // ---- a key: type byte, key string, value
           const info = typeInfo(magic, op);
@@ -168,12 +236,15 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             e.keyMeta = keyMeta === null ? null : own(keyMeta);
             if (op === 7) e.module = moduleIdToName(readModuleId(raw));
             batch.push(e);
+            run = null;
           }
           resetKeyState();
-          if (batch.length >= MAX_BATCH) {
+          if (++batchKeys >= MAX_BATCH) {
             src.commit();
             yield batch;
             batch = [];
+            batchKeys = 0;
+            run = null;
             src.releaseDropped();
           }
           continue;
@@ -202,16 +273,19 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             const size = readLength(src);
             const expires = readLength(src);
             batch.push({ kind: 'resizedb', db, size, expires });
+            run = null;
             break;
           }
           case OP.AUX: {
             const k = readString(src, limits);
             const v = readString(src, limits);
             batch.push({ kind: 'aux', key: k, value: v, offset: recStart });
+            run = null;
             break;
           }
           case OP.FUNCTION2:
             batch.push({ kind: 'function', code: readString(src, limits), offset: recStart });
+            run = null;
             break;
           case OP.FUNCTION_PRE_GA:
             throw new FerryError('RDB_UNKNOWN_TYPE', 'function saved in the Redis 7.0 release-candidate format (opcode 246), which no released server loads; re-save the data with Redis 7.0 GA or later', { file: name, offset: recStart });
@@ -223,6 +297,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             const when = readLength(src);
             skipModuleOpcodes(src, limits);
             batch.push({ kind: 'module-aux', moduleName: moduleIdToName(id).name, when, raw: src.buf.subarray(start, src.pos), offset: recStart });
+            run = null;
             break;
           }
           case OP.SLOT_INFO:
@@ -292,6 +367,8 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         batch = [];
         src.releaseDropped();
       }
+      batchKeys = 0;
+      run = null;
       if (streamInstead && curKey !== null) {
         // ---- a big value: emitted as a stream read straight from the input
         const key = curKey;

@@ -1,7 +1,7 @@
 /** The Entry the RDB parser emits: raw bytes when small, a one-shot chunk stream when big. */
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { ChunkOptions, Entry, SourceFormat, ValueChunk, ValueType } from '../entry/entry.js';
+import type { ChunkOptions, Entry, SourceFormat, StringRun, ValueChunk, ValueType } from '../entry/entry.js';
 import type { DecodeContext } from './values/batches.js';
 import type { ReadLimits } from './primitives.js';
 import { decodeValue } from './values/decode.js';
@@ -90,4 +90,17 @@ async function* checkEnd(gen: AsyncGenerator<ValueChunk>, src: ByteSource, key: 
   if (src.available !== 0) {
     throw new FerryError('RDB_CORRUPT', `value has ${src.available} unexpected trailing bytes`, { file: src.name, offset: src.offset, key });
   }
+}
+
+/**
+ * Key `i` of a string run as an Entry, for a consumer that cannot batch it (a cluster target, another
+ * conflict policy or mode): the key is copied (it may outlive the batch), the value is a view.
+ */
+export function runEntry(run: StringRun, i: number): RdbEntry {
+  const p = run.pos;
+  const ks = p[5 * i]!;
+  const ke = p[5 * i + 1]!;
+  const ve = p[5 * i + 3]!;
+  const raw = run.buf.subarray(ke, ve);
+  return new RdbEntry(run.db, Buffer.from(run.buf.subarray(ks, ke)), 0, 'string', 'raw', null, raw.length, raw, p[5 * i + 4]!, run.base + ke, run.source, run.file, run.limits);
 }

@@ -160,7 +160,9 @@ export class RespEncoder {
         let p = this.used;
         for (let i = 0; i < b.length; i++) s[p++] = b[i]!;
       } else {
-        b.copy(this.slab, this.used);
+        // TypedArray set, not Buffer#copy: the same memmove without copy()'s argument checks and
+        // wrapper calls (_copyActual was ~3% of a mixed import's CPU).
+        this.slab.set(b, this.used);
       }
       this.used += b.length;
     }
@@ -256,7 +258,7 @@ export class RespEncoder {
       let p = this.used;
       if (n < 32) for (let i = start; i < end; i++) b[p++] = src[i]!;
       else {
-        src.copy(b, p, start, end);
+        b.set(src.subarray(start, end), p);
         p += n;
       }
       b[p++] = 13;

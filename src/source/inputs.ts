@@ -44,6 +44,8 @@ export interface ReadOptions {
    * (RdbParseOptions.leased): big values may be buffered in reused memory.
    */
   leased?: boolean;
+  /** Passed to the RDB parser (RdbParseOptions.stringRuns): the consumer handles string runs. */
+  stringRuns?: number;
   /**
    * Checking passes before the first record (AOF framing, whole .gz expansion), so a bad file writes
    * nothing. Default true; false reads each file once, for readers that write nothing (inspect).
@@ -67,7 +69,7 @@ function limitsOf(o: ReadOptions): ArchiveLimits {
 }
 
 function aofOptions(o: ReadOptions, size: number | null): AofReadOptions {
-  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, leased: o.leased, size };
+  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, leased: o.leased, stringRuns: o.stringRuns, size };
 }
 
 /** How many times a file starting with `head` is read: twice when it gets the AOF checking pass. */
@@ -188,6 +190,7 @@ export function multipartInput(
     checksum: o.checksum,
     inlineLimit: o.inlineLimit,
     leased: o.leased,
+    stringRuns: o.stringRuns,
     ...(checked ? { checked } : {}),
   };
   const opener = (file: string): Promise<AsyncIterable<Buffer>> => open(file, m.add);

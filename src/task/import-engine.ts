@@ -12,7 +12,7 @@ import { openInputs, peekFormat } from '../source/index.js';
 import { probeTarget, type TargetInfo } from '../writer/probe.js';
 import type { TargetSpec } from '../writer/target-spec.js';
 import type { ImportPlan, RunHooks, TaskEngine } from './engine.js';
-import { IMPORT_INLINE_LIMIT } from '../pipeline/inline-limit.js';
+import { IMPORT_INLINE_LIMIT, IMPORT_STRING_RUN_MAX } from '../pipeline/inline-limit.js';
 
 /** Connect timeout for pre-checks: an unreachable target should fail the create call quickly. */
 const PROBE_TIMEOUT_MS = 3000;
@@ -53,7 +53,7 @@ export class ImportEngine implements TaskEngine {
   async run(plan: ImportPlan, hooks: RunHooks) {
     const inputs = await openInputs(
       plan.files.map((key) => ({ bucket: plan.bucket.name, key })),
-      { buckets: [plan.bucket], dataRoot: this.o.dataRoot, signal: hooks.signal, inlineLimit: IMPORT_INLINE_LIMIT, leased: true, ...(this.o.env ? { env: this.o.env } : {}) },
+      { buckets: [plan.bucket], dataRoot: this.o.dataRoot, signal: hooks.signal, inlineLimit: IMPORT_INLINE_LIMIT, leased: true, stringRuns: IMPORT_STRING_RUN_MAX, ...(this.o.env ? { env: this.o.env } : {}) },
     );
     for (const input of inputs) {
       const f = peekFormat(input);

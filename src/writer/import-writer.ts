@@ -13,7 +13,9 @@
  * commands were answered without error; the summary is built from those counts, never from what
  * was merely sent.
  */
-import type { CommandRecord, Entry, TransactionRecord } from '../entry/entry.js';
+import type { CommandRecord, Entry, StringRun, TransactionRecord } from '../entry/entry.js';
+import { runEntry } from '../rdb/rdb-entry.js';
+import { IMPORT_STRING_RUN_MAX } from '../pipeline/inline-limit.js';
 import { FerryError, asFerryError } from '../errors/ferry-error.js';
 import type { ErrorCode } from '../errors/catalogue.js';
 import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
@@ -31,8 +33,8 @@ import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandT
 
 /** Keys per MSET (the issue's measurement used 100). */
 const MSET_KEYS = 100;
-/** Largest raw string value sent through MSET; bigger ones gain nothing over RESTORE. */
-const MSET_MAX_RAW = 4096;
+/** Largest raw string value sent through MSET; bigger ones gain nothing over RESTORE (the parser's string runs hold these). */
+const MSET_MAX_RAW = IMPORT_STRING_RUN_MAX;
 const MAX_ERROR_LIST = 100;
 const MSET = Buffer.from('MSET');
 const EMPTY = Buffer.alloc(0);
@@ -133,6 +135,12 @@ export class ImportWriter {
   }
 
   private choose(e: Entry): OwnerKind {
+    // The commonest case first (most keys of most datasets): a small plain string with no expiry or
+    // hint, which MSET takes on any target (RESTORE of it is possible too, so nothing below applies).
+    if (e.typeByte === 0 && e.raw !== null && e.raw.length <= MSET_MAX_RAW && e.expireAt === null && e.idle === null && e.freq === null &&
+      this.o.mode === 'auto' && this.o.conflict === 'replace' && !this.t.cluster && e.keyMeta === null) {
+      return 'mset';
+    }
     const info = this.t.info;
     const ver = footerVersion(e);
     const restorable = e.raw !== null && ver !== null && acceptsFooter(info, ver) && payloadLength(e) <= this.protoMax;
@@ -152,10 +160,6 @@ export class ImportWriter {
         throw new FerryError('TARGET_TOO_OLD', `--mode restore: ${why}`, { key: e.key.toString() });
       }
       return 'rewrite';
-    }
-    if (this.o.mode === 'auto' && e.typeByte === 0 && !this.t.cluster && this.o.conflict === 'replace' &&
-      e.expireAt === null && e.idle === null && e.freq === null && e.raw!.length <= MSET_MAX_RAW) {
-      return 'mset';
     }
     return 'restore';
   }
@@ -239,17 +243,26 @@ export class ImportWriter {
   private mset(e: Entry, db: number, input: string): Promise<void> | undefined {
     // Locate the value first: a bad value must fail before anything of it is in the batch.
     this.locateValue(e.raw!, input);
+    return this.msetAdd(e.key, 0, e.key.length, this.vBuf, this.vStart, this.vEnd, db, input, e.offset, e.key);
+  }
+
+  /**
+   * Adds one key (bytes [ks, ke) of `kb`) and value ([vs, ve) of `vb`) to the pending MSET batch;
+   * `owned` is the key as a Buffer that outlives the batch, when the caller has one (the batch's
+   * first key names it in errors; otherwise it is copied).
+   */
+  private msetAdd(kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, db: number, input: string, offset: number, owned: Buffer | null): Promise<void> | undefined {
     let p: Promise<void> | undefined;
     if (this.msetOwner && this.msetDb !== db) p = this.flushMset();
     if (!this.msetOwner) {
-      this.msetOwner = this.owner('mset', e.key, db, input, e.offset, 'idempotent', 1);
+      this.msetOwner = this.owner('mset', owned ?? Buffer.from(kb.subarray(ks, ke)), db, input, offset, 'idempotent', 1);
       this.msetOwner.keyCount = 0;
       this.msetDb = db;
       this.msetEnc.beginSpan();
       this.msetEnc.bulk(MSET, 0, MSET.length);
     }
-    this.msetEnc.bulk(e.key, 0, e.key.length);
-    this.msetEnc.bulk(this.vBuf, this.vStart, this.vEnd);
+    this.msetEnc.bulk(kb, ks, ke);
+    this.msetEnc.bulk(vb, vs, ve);
     this.msetOwner.keyCount++;
     this.c.paths.mset++;
     if (this.msetOwner.keyCount >= MSET_KEYS) {
@@ -258,6 +271,38 @@ export class ImportWriter {
       return p ?? q;
     }
     return p;
+  }
+
+  /**
+   * A run of small plain strings (StringRun): straight into MSET batches from the input's bytes, no
+   * Entry per key, when this import would MSET them anyway (choose()); else key by key as entries.
+   * Returns a Promise only when the caller must wait (backpressure), resuming where it stopped.
+   */
+  strings(run: StringRun, input: string): Promise<void> | undefined {
+    const n = run.pos.length / 5;
+    if (!(this.o.mode === 'auto' && this.o.conflict === 'replace' && !this.t.cluster)) return this.runEntries(run, input, 0, n);
+    this.c.seen += n;
+    const db = this.o.mapDb(run.db);
+    return this.runMset(run, db, input, 0, n);
+  }
+
+  private runMset(run: StringRun, db: number, input: string, from: number, n: number): Promise<void> | undefined {
+    const b = run.buf;
+    const pos = run.pos;
+    for (let i = from; i < n; i++) {
+      const k = 5 * i;
+      const p = this.msetAdd(b, pos[k]!, pos[k + 1]!, b, pos[k + 2]!, pos[k + 3]!, db, input, pos[k + 4]!, null);
+      if (p) return p.then(() => this.runMset(run, db, input, i + 1, n));
+    }
+    return undefined;
+  }
+
+  private runEntries(run: StringRun, input: string, from: number, n: number): Promise<void> | undefined {
+    for (let i = from; i < n; i++) {
+      const p = this.entry(runEntry(run, i), input);
+      if (p) return p.then(() => this.runEntries(run, input, i + 1, n));
+    }
+    return undefined;
   }
 
   /** Where the located value is (fields, not an object: this runs per key). */

@@ -5,6 +5,7 @@
 import { ByteSource } from '../../src/io/byte-source.js';
 import { parseRdb, type RdbParseOptions } from '../../src/rdb/parser.js';
 import type { ValueChunk, Entry } from '../../src/entry/entry.js';
+import { runEntry } from '../../src/rdb/rdb-entry.js';
 
 export function hex(b: Buffer): string {
   return b.toString('hex');
@@ -53,17 +54,22 @@ export interface CanonOptions extends RdbParseOptions {
 export async function canonRdb(input: AsyncIterable<Buffer> | Buffer, opts: CanonOptions = {}): Promise<string[]> {
   const src = new ByteSource(input, { name: opts.name ?? 'test.rdb' });
   const out: string[] = [];
+  const entryLines = async (e: Entry): Promise<void> => {
+    const value = await canonValue(e);
+    if (opts.dropEmpty && value === '') return;
+    out.push(`key db=${e.db} ${hex(e.key)} ${e.type} t${e.typeByte} exp=${e.expireAt} idle=${e.idle} freq=${e.freq} at=${e.offset}` + (opts.raw ? ` raw=${e.raw ? hex(e.raw) : 'streamed'}` : ''));
+    out.push(value);
+  };
   for await (const batch of parseRdb(src, opts)) {
     for (const r of batch) {
       switch (r.kind) {
-        case 'entry': {
-          const e = r.entry;
-          const value = await canonValue(e);
-          if (opts.dropEmpty && value === '') break;
-          out.push(`key db=${e.db} ${hex(e.key)} ${e.type} t${e.typeByte} exp=${e.expireAt} idle=${e.idle} freq=${e.freq} at=${e.offset}` + (opts.raw ? ` raw=${e.raw ? hex(e.raw) : 'streamed'}` : ''));
-          out.push(value);
+        case 'entry':
+          await entryLines(r.entry);
           break;
-        }
+        case 'strings':
+          // A string run renders as the entries it stands for (stringRuns changes the form, not the content).
+          for (let i = 0; i < r.pos.length / 5; i++) await entryLines(runEntry(r, i));
+          break;
         case 'aux':
           out.push(`aux ${r.key.toString('latin1')}=${r.key.toString('latin1') === 'ctime' ? '' : hex(r.value)}`);
           break;

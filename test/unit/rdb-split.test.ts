@@ -30,6 +30,22 @@ for (const file of FILES) {
     }
   });
 
+  test(`string runs stand for exactly the entries they replace, at every split: ${name}`, async () => {
+    const buf = readFileSync(file);
+    const whole = await canonRdb(buf, { raw: true });
+    // 4096: the import's setting; 12: only the shortest strings in runs, the rest as entries between them.
+    for (const stringRuns of [4096, 12]) {
+      const runs = { raw: true, stringRuns };
+      assert.deepEqual(await canonRdb(buf, runs), whole, `runs of <= ${stringRuns} B, whole input`);
+      assert.deepEqual(await canonRdb(chunked(buf, [1]), runs), whole, `runs of <= ${stringRuns} B, byte by byte`);
+      assert.deepEqual(await canonRdb(chunked(buf, [7, 1, 3, 64, 2]), { ...runs, leased: true }), whole, `runs of <= ${stringRuns} B, leased, small chunks`);
+      const step = Math.max(1, Math.floor(buf.length / 150));
+      for (let at = 1; at < buf.length; at += step) {
+        assert.deepEqual(await canonRdb(splitAt(buf, at), runs), whole, `runs of <= ${stringRuns} B, split at ${at}`);
+      }
+    }
+  });
+
   test(`streamed values decode like inline ones: ${name}`, async () => {
     const buf = readFileSync(file);
     const inline = await canonRdb(buf, { dropEmpty: true });
@@ -68,3 +84,30 @@ for (const file of FILES) {
     }
   });
 }
+
+test('string runs do form: small plain strings of the corpus come as runs, the others as entries', async () => {
+  let inRuns = 0;
+  let runs = 0;
+  let stringEntries = 0;
+  for (const file of FILES) {
+    const fileBytes = readFileSync(file);
+    const src = new ByteSource(fileBytes, { name: file });
+    for await (const batch of parseRdb(src, { stringRuns: 4096 })) {
+      for (const r of batch) {
+        if (r.kind === 'strings') {
+          runs++;
+          inRuns += r.pos.length / 5;
+        } else if (r.kind === 'entry' && r.entry.typeByte === 0) {
+          stringEntries++;
+          // What stays an entry is what a run cannot hold (a key not in the plain short form: int, LZF, long).
+          const e = r.entry;
+          const why = e.expireAt !== null || e.idle !== null || e.freq !== null || e.keyMeta !== null || e.encoding !== 'raw' ||
+            e.raw === null || e.raw.length > 4096 || e.raw[0]! >> 6 >= 2 || fileBytes[e.offset + 1]! >> 6 >= 2;
+          assert.ok(why, `${file}: string key ${e.key.toString('hex')} at ${e.offset} could have been in a run`);
+        }
+      }
+    }
+  }
+  assert.ok(runs > 10 && inRuns > 50, `runs ${runs}, keys in runs ${inRuns}`);
+  assert.ok(stringEntries > 0, 'strings with TTLs, ints or LZF stay entries');
+});
