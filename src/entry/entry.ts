@@ -128,17 +128,22 @@ export type ValueChunk =
   | { t: 'module'; data: Buffer };
 
 /**
- * Consecutive small plain strings of one db, with no expiry, LRU/LFU hint or key metadata, as byte
- * ranges of one input buffer instead of an Entry each (RdbParseOptions.stringRuns: only for a
- * consumer that handles them, the import writer). Per key, five numbers in `pos`: key start and end,
- * value start and end (the value's bytes, after its RDB length header, which starts at the key's end),
- * and the absolute input offset of the key's record. The ranges are valid while the batch is.
+ * Small plain strings of one db, with no expiry, LRU/LFU hint or key metadata, as byte ranges of one
+ * input buffer instead of an Entry each (RdbParseOptions.stringRuns: only for a consumer that handles
+ * them, the import writer). A run holds every such key of its batch that lies in `buf` (other records
+ * of the batch may come between them in the file: keys are distinct, so their order does not
+ * matter). Keys `from` to `to` - 1, five numbers each in `pos` (shared by the batch's runs): key
+ * start and end, value start and end (the value's bytes, after its RDB length header, which starts
+ * at the key's end), and the absolute input offset of the key's record. Valid while the batch is:
+ * the parser reuses `pos` for the next one.
  */
 export interface StringRun {
   kind: 'strings';
   db: number;
   buf: Buffer;
-  pos: number[];
+  pos: Float64Array;
+  from: number;
+  to: number;
   /** For entries made from the run (runEntry): the file's format, name and read limits. */
   source: SourceFormat;
   file: string;

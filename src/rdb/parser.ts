@@ -113,8 +113,11 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   /** Keys in `batch` (a run holds many): the batch is handed over at MAX_BATCH keys. */
   let batchKeys = 0;
   const runMax = opts.stringRuns ?? 0;
-  /** The run being extended; any other record ends it (batch order is file order). */
+  /** The run being extended (until the buffer or the db changes, or the batch ends). */
   let run: StringRun | null = null;
+  /** Key ranges of the batch's runs (StringRun.pos): room for a whole batch, reused for the next one. */
+  const runPos = runMax > 0 ? new Float64Array(5 * MAX_BATCH) : new Float64Array(0);
+  let runKeys = 0;
 
   // ---- per-key state set by key-specific opcodes, reset after each key
   let db = 0;
@@ -168,10 +171,16 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
     const ve = p + len;
     if (ve > end || ve - ke > runMax || ke - ks > limits.maxString || len > limits.maxString) return false;
     if (run === null || run.buf !== b || run.db !== db) {
-      run = { kind: 'strings', db, buf: b, pos: [], source, file: name, limits, base: src.offset - src.pos };
+      run = { kind: 'strings', db, buf: b, pos: runPos, from: runKeys, to: runKeys, source, file: name, limits, base: src.offset - src.pos };
       batch.push(run);
     }
-    run.pos.push(ks, ke, p, ve, recStart);
+    const k = 5 * runKeys++;
+    runPos[k] = ks;
+    runPos[k + 1] = ke;
+    runPos[k + 2] = p;
+    runPos[k + 3] = ve;
+    runPos[k + 4] = recStart;
+    run.to = runKeys;
     src.pos = ve;
     return true;
   };
@@ -199,6 +208,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             batch = [];
             batchKeys = 0;
             run = null;
+            runKeys = 0;
             src.releaseDropped();
           }
           continue;
@@ -236,7 +246,6 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             e.keyMeta = keyMeta === null ? null : own(keyMeta);
             if (op === 7) e.module = moduleIdToName(readModuleId(raw));
             batch.push(e);
-            run = null;
           }
           resetKeyState();
           if (++batchKeys >= MAX_BATCH) {
@@ -245,6 +254,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             batch = [];
             batchKeys = 0;
             run = null;
+            runKeys = 0;
             src.releaseDropped();
           }
           continue;
@@ -273,19 +283,16 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             const size = readLength(src);
             const expires = readLength(src);
             batch.push({ kind: 'resizedb', db, size, expires });
-            run = null;
             break;
           }
           case OP.AUX: {
             const k = readString(src, limits);
             const v = readString(src, limits);
             batch.push({ kind: 'aux', key: k, value: v, offset: recStart });
-            run = null;
             break;
           }
           case OP.FUNCTION2:
             batch.push({ kind: 'function', code: readString(src, limits), offset: recStart });
-            run = null;
             break;
           case OP.FUNCTION_PRE_GA:
             throw new FerryError('RDB_UNKNOWN_TYPE', 'function saved in the Redis 7.0 release-candidate format (opcode 246), which no released server loads; re-save the data with Redis 7.0 GA or later', { file: name, offset: recStart });
@@ -297,7 +304,6 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             const when = readLength(src);
             skipModuleOpcodes(src, limits);
             batch.push({ kind: 'module-aux', moduleName: moduleIdToName(id).name, when, raw: src.buf.subarray(start, src.pos), offset: recStart });
-            run = null;
             break;
           }
           case OP.SLOT_INFO:
@@ -369,6 +375,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
       }
       batchKeys = 0;
       run = null;
+      runKeys = 0;
       if (streamInstead && curKey !== null) {
         // ---- a big value: emitted as a stream read straight from the input
         const key = curKey;

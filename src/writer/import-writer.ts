@@ -279,11 +279,10 @@ export class ImportWriter {
    * Returns a Promise only when the caller must wait (backpressure), resuming where it stopped.
    */
   strings(run: StringRun, input: string): Promise<void> | undefined {
-    const n = run.pos.length / 5;
-    if (!(this.o.mode === 'auto' && this.o.conflict === 'replace' && !this.t.cluster)) return this.runEntries(run, input, 0, n);
-    this.c.seen += n;
+    if (!(this.o.mode === 'auto' && this.o.conflict === 'replace' && !this.t.cluster)) return this.runEntries(run, input, run.from, run.to);
+    this.c.seen += run.to - run.from;
     const db = this.o.mapDb(run.db);
-    return this.runMset(run, db, input, 0, n);
+    return this.runMset(run, db, input, run.from, run.to);
   }
 
   private runMset(run: StringRun, db: number, input: string, from: number, n: number): Promise<void> | undefined {

@@ -68,7 +68,7 @@ export async function canonRdb(input: AsyncIterable<Buffer> | Buffer, opts: Cano
           break;
         case 'strings':
           // A string run renders as the entries it stands for (stringRuns changes the form, not the content).
-          for (let i = 0; i < r.pos.length / 5; i++) await entryLines(runEntry(r, i));
+          for (let i = r.from; i < r.to; i++) await entryLines(runEntry(r, i));
           break;
         case 'aux':
           out.push(`aux ${r.key.toString('latin1')}=${r.key.toString('latin1') === 'ctime' ? '' : hex(r.value)}`);
