@@ -14,6 +14,7 @@
  */
 import { readRdbLengthAt, readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { BlobContext } from '../rdb/blobs/context.js';
+import { lzfDecompress } from '../rdb/blobs/lzf.js';
 
 /** Values are rewritten only up to this size inflated: a bigger one goes as the file has it. */
 export const INFLATE_MAX = 4 * 1024 * 1024;
@@ -66,6 +67,8 @@ export function inflatePayload(typeByte: number, raw: Buffer, ctx: BlobContext =
 export function inflatePieces(typeByte: number, raw: Buffer, ctx: BlobContext = {}): Buffer[] | null {
   if (ONE_BLOB.has(typeByte)) {
     if (raw[0] !== LZF) return null;
+    const fast = inflateLone(raw);
+    if (fast !== undefined) return fast;
     // Declared size first: never inflate past the cap.
     const clen = readRdbLengthAt(raw, 1, ctx);
     const len = readRdbLengthAt(raw, clen.end, ctx);
@@ -76,6 +79,61 @@ export function inflatePieces(typeByte: number, raw: Buffer, ctx: BlobContext = 
   }
   if (typeByte === QUICKLIST || typeByte === QUICKLIST_2) return inflateQuicklist(typeByte, raw, ctx);
   return null;
+}
+
+/**
+ * The usual one-blob case (one LZF string, its lengths in plain form), per key on an import, without
+ * the general path's result objects: the lengths read in place, the new header from a cache, the
+ * value inflated straight from the payload. `undefined` for anything else, and for corrupt data:
+ * the general path then reads it again and throws its error.
+ */
+function inflateLone(raw: Buffer): Buffer[] | null | undefined {
+  const clen = lenAt(raw, 1);
+  if (clen < 0) return undefined;
+  const len = lenAt(raw, lenEnd);
+  if (len < 0) return undefined;
+  if (len > INFLATE_MAX) return null;
+  const start = lenEnd;
+  if (start + clen !== raw.length) return undefined;
+  let value: Buffer;
+  try {
+    value = lzfDecompress(raw.subarray(start), len);
+  } catch {
+    return undefined;
+  }
+  return [lengthHeader(len), value];
+}
+
+/** Where the length lenAt read last ends (a variable, not a result object: this runs per key). */
+let lenEnd = 0;
+
+/** A plain 6-, 14- or 32-bit RDB length at `pos`, or -1 (another encoding, or past the end). */
+function lenAt(raw: Buffer, pos: number): number {
+  if (pos >= raw.length) return -1;
+  const b = raw[pos]!;
+  if (b >> 6 === 0) {
+    lenEnd = pos + 1;
+    return b & 0x3f;
+  }
+  if (b >> 6 === 1) {
+    if (pos + 1 >= raw.length) return -1;
+    lenEnd = pos + 2;
+    return ((b & 0x3f) << 8) | raw[pos + 1]!;
+  }
+  if (b === 0x80) {
+    if (pos + 4 >= raw.length) return -1;
+    lenEnd = pos + 5;
+    return raw.readUInt32BE(pos + 1);
+  }
+  return -1;
+}
+
+/** RDB length headers of lengths under 16 KiB, each made once. */
+const HEADERS: Buffer[] = [];
+
+function lengthHeader(n: number): Buffer {
+  if (n >= 16384) return encodeRdbLength(n);
+  return (HEADERS[n] ??= encodeRdbLength(n));
 }
 
 /** A quicklist: node count, then per node (a container byte for QUICKLIST_2 and) one string. */
@@ -108,7 +166,7 @@ function inflateQuicklist(typeByte: number, raw: Buffer, ctx: BlobContext): Buff
       pos = c.end;
     }
     const s = readRdbStringAt(raw, pos, ctx);
-    if (s.lzf) parts.push(encodeRdbLength(s.value.length), s.value);
+    if (s.lzf) parts.push(lengthHeader(s.value.length), s.value);
     else parts.push(raw.subarray(pos, s.end));
     pos = s.end;
   }

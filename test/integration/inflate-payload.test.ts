@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { inflatePayload, encodeRdbLength, INFLATE_MAX } from '../../src/writer/inflate-payload.js';
 import { Crc64 } from '../../src/rdb/crc64.js';
+import { dumpPayload } from '../helpers/make-rdb.js';
+import { readRdbStringAt } from '../../src/rdb/blobs/rdb-string.js';
 
 let server: RedisServer;
 
@@ -67,4 +69,53 @@ test('RDB length encoding at every boundary, and the size cap', () => {
   // A lone LZF string declaring more than INFLATE_MAX is left compressed (never inflated past the cap).
   const huge = Buffer.concat([Buffer.from([0xc3]), encodeRdbLength(3), encodeRdbLength(INFLATE_MAX + 1), Buffer.from([0x00, 0x61, 0xe0])]);
   assert.equal(inflatePayload(0, huge), null);
+});
+
+test('a lone LZF string: every truncation and byte change of a real one inflates, is left as is, or fails with the general path error', async () => {
+  const c = server.client();
+  await c.config('SET', 'rdbcompression', 'yes');
+  const { raw } = await dumpPayload(c, 's:lzf');
+  assert.equal(raw[0], 0xc3);
+  const ctx = { file: 'f.rdb', offset: 100, key: 's:lzf' };
+  const want = inflatePayload(0, raw, ctx)!;
+  assert.ok(want !== null && want.length > raw.length, 'inflated');
+  let inflated = 0;
+  let errors = 0;
+  /** What reading the string the general way gives: its error, or its value when it is one lone LZF string. */
+  const general = (b: Buffer): { error: string } | { value: Buffer | null } => {
+    try {
+      const s = readRdbStringAt(b, 0, ctx);
+      return { value: s.lzf && s.end === b.length ? s.value : null };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  const outcome = (b: Buffer): void => {
+    const g = general(b);
+    try {
+      const r = inflatePayload(0, b, ctx);
+      // null: left as the file has it (declared size above the cap, or not one lone string).
+      if (r === null) return;
+      assert.ok(!('error' in g), `inflated what the general path refuses: ${'error' in g ? g.error : ''}`);
+      inflated++;
+      assert.ok(g.value !== null && r.equals(Buffer.concat([encodeRdbLength(g.value.length), g.value])), 'inflated differently');
+    } catch (err) {
+      errors++;
+      const e = err as Error & { code?: string };
+      if (e.code === 'ERR_ASSERTION') throw err;
+      assert.equal(e.code, 'RDB_CORRUPT', e.message);
+      assert.deepEqual({ error: e.message }, g, 'not the general path error');
+    }
+  };
+  // Every outcome is one of the three: the fast path (inflateLone) hands whatever it cannot do to the
+  // general path (readRdbStringAt), so corrupt data fails with the general path's typed error.
+  for (let n = 1; n <= raw.length; n++) outcome(raw.subarray(0, n));
+  for (let p = 1; p < raw.length; p++) {
+    for (const v of [0x00, 0x3f, 0x40, 0x80, 0xc0, 0xff, raw[p]! ^ 0x20]) {
+      const m = Buffer.from(raw);
+      m[p] = v;
+      outcome(m);
+    }
+  }
+  assert.ok(inflated > 0 && errors > 100, `inflated ${inflated}, errors ${errors}`);
 });
