@@ -201,53 +201,45 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         curKey = null;
         const recStart = src.offset;
         const op = src.u8();
-        if (op === 0 && runMax > 0 && expireAt === null && idle === null && freq === null && keyMeta === null && tryRun(recStart)) {
-          if (++batchKeys >= MAX_BATCH) {
-            src.commit();
-            yield batch;
-            batch = [];
-            batchKeys = 0;
-            run = null;
-            runKeys = 0;
-            src.releaseDropped();
+        // A small plain string may join the batch's string run (stringRuns); any other key is an entry.
+        const inRun = op === 0 && runMax > 0 && expireAt === null && idle === null && freq === null && keyMeta === null && tryRun(recStart);
+        if (inRun || op < OP.VALKEY_UPDATE) {
+          if (!inRun) {
+            // ---- a key: type byte, key string, value
+            const info = typeInfo(magic, op);
+            if (!info) {
+              throw new FerryError('RDB_UNKNOWN_TYPE', `unknown object type byte ${op} in a ${magic} RDB version ${version}`, { file: name, offset: recStart });
+            }
+            curType = op;
+            curRecStart = recStart;
+            const keyAt = src.offset;
+            const key = readString(src, limits);
+            curKey = key;
+            curValueOffset = src.offset;
+            const valueStart = src.pos;
+            const r = skipValue(src, op, magic, limits);
+            const empty = r.empty;
+            let encoding = info.encoding;
+            if (op === 0) encoding = r.strEncoding === STR_INT ? 'int' : r.strEncoding === STR_LZF ? 'lzf' : 'raw';
+            if (src.pos - valueStart > inlineLimit) {
+              // Fits in the buffer but is above the inline limit: stream it all the same.
+              SHORT.need = 0;
+              src.pos = valueStart;
+              throw new StreamInstead(keyAt);
+            }
+            if (empty) {
+              emptyKeysSkipped++;
+            } else {
+              const raw = src.buf.subarray(valueStart, src.pos);
+              const e = new RdbEntry(db, own(key), op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
+              e.idle = idle;
+              e.freq = freq;
+              e.keyMeta = keyMeta === null ? null : own(keyMeta);
+              if (op === 7) e.module = moduleIdToName(readModuleId(raw));
+              batch.push(e);
+            }
+            resetKeyState();
           }
-          continue;
-        }
-        if (op < OP.VALKEY_UPDATE) {
-          // ---- a key: type byte, key string, value
-          const info = typeInfo(magic, op);
-          if (!info) {
-            throw new FerryError('RDB_UNKNOWN_TYPE', `unknown object type byte ${op} in a ${magic} RDB version ${version}`, { file: name, offset: recStart });
-          }
-          curType = op;
-          curRecStart = recStart;
-          const keyAt = src.offset;
-          const key = readString(src, limits);
-          curKey = key;
-          curValueOffset = src.offset;
-          const valueStart = src.pos;
-          const r = skipValue(src, op, magic, limits);
-          const empty = r.empty;
-          let encoding = info.encoding;
-          if (op === 0) encoding = r.strEncoding === STR_INT ? 'int' : r.strEncoding === STR_LZF ? 'lzf' : 'raw';
-          if (src.pos - valueStart > inlineLimit) {
-            // Fits in the buffer but is above the inline limit: stream it all the same.
-            SHORT.need = 0;
-            src.pos = valueStart;
-            throw new StreamInstead(keyAt);
-          }
-          if (empty) {
-            emptyKeysSkipped++;
-          } else {
-            const raw = src.buf.subarray(valueStart, src.pos);
-            const e = new RdbEntry(db, own(key), op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
-            e.idle = idle;
-            e.freq = freq;
-            e.keyMeta = keyMeta === null ? null : own(keyMeta);
-            if (op === 7) e.module = moduleIdToName(readModuleId(raw));
-            batch.push(e);
-          }
-          resetKeyState();
           if (++batchKeys >= MAX_BATCH) {
             src.commit();
             yield batch;
