@@ -9,9 +9,14 @@ import { ByteSource } from '../../src/io/byte-source.js';
 import { parseRdb } from '../../src/rdb/parser.js';
 import { openLocalFile } from '../../src/source/local-file.js';
 import type { ImportInput } from '../../src/pipeline/types.js';
+import { IMPORT_STRING_RUN_MAX } from '../../src/pipeline/inline-limit.js';
 
 /** An RDB file as an import input, read as the CLI reads it for an import (leased: see RdbParseOptions). */
-export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: boolean } = {}): ImportInput {
+/**
+ * An RDB file as an import input, parsed as `ferry import` parses it: leased, and with small plain
+ * strings in string runs (`stringRuns: 0` turns those off).
+ */
+export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: boolean; stringRuns?: number } = {}): ImportInput {
   let src: ByteSource | null = null;
   return {
     name: path,
@@ -20,7 +25,7 @@ export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: bo
       const f = await openLocalFile(path);
       src = new ByteSource(f.stream, { name: path });
       try {
-        yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true });
+        yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true, stringRuns: opts.stringRuns ?? IMPORT_STRING_RUN_MAX });
       } finally {
         await src.close();
       }
