@@ -15,7 +15,7 @@ import { importRecords } from '../../src/pipeline/import.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
 import type { ImportInput, ImportRecord } from '../../src/pipeline/types.js';
 import type { CommandRecord } from '../../src/entry/entry.js';
-import { rdbInput, keyDigests } from './import-helpers.js';
+import { rdbInput, keyDigests, paced } from './import-helpers.js';
 
 const execFileP = promisify(execFile);
 
@@ -129,23 +129,6 @@ test('AOF commands on a cluster: MSET/DEL split per slot exactly, cross-slot oth
   );
 });
 
-/** Re-yields an input's records in small batches with a pause between them, so an import lasts long enough to interleave with a migration. */
-function slowed(input: ImportInput, batch: number, pauseMs: number): ImportInput {
-  return {
-    name: input.name,
-    size: input.size,
-    bytesRead: () => input.bytesRead(),
-    async *records() {
-      for await (const b of input.records()) {
-        for (let i = 0; i < b.length; i += batch) {
-          yield b.slice(i, i + batch);
-          await new Promise((r) => setTimeout(r, pauseMs));
-        }
-      }
-    },
-  };
-}
-
 async function cli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await execFileP('redis-cli', ['-p', String(port), ...args]);
   return stdout.trim();
@@ -170,7 +153,7 @@ test('MOVED and ASK during a live slot migration: every key arrives', async () =
     const src = cluster.nodes.findIndex((n) => n.port === srcPort);
     const dst = (src + 1) % 3;
 
-    const importing = importRecords([slowed(rdbInput(f.path), 100, 3)], { target: cluster.url });
+    const importing = importRecords([paced(rdbInput(f.path), 100, 3)], { target: cluster.url });
     // Wait until part of the hot slot is written, then move the slot while the import goes on.
     for (let i = 0; i < 400 && Number(await cli(srcPort, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))) < 1500; i++) await new Promise((r) => setTimeout(r, 10));
     const dstNode = cluster.nodes[dst]!;

@@ -12,8 +12,7 @@ import { startProxy } from '../helpers/loopback-proxy.js';
 import { makeRdbWith, makeEveryTypeRdb, type RdbFixture } from '../helpers/make-rdb.js';
 import { importRecords } from '../../src/pipeline/import.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
-import type { ImportInput } from '../../src/pipeline/types.js';
-import { rdbInput, diffKeys } from './import-helpers.js';
+import { rdbInput, diffKeys, paced } from './import-helpers.js';
 
 /** Forwards to `port`; the first `cuts` connections are destroyed once `cutAfter` client bytes went through. */
 async function cuttingProxy(port: number, cutAfter: number, cuts: number): Promise<{ port: number; cutsDone: () => number; close: () => Promise<void> }> {
@@ -134,23 +133,11 @@ test('the same big key held inline (DEL + rebuild batch in memory) is re-sent wh
   }
 });
 
-/** Yields the input's batches slowly so a restart can happen in the middle. */
-function slowed(input: ImportInput): ImportInput {
-  return { name: input.name, size: input.size, bytesRead: () => input.bytesRead(), async *records() {
-    for await (const b of input.records()) {
-      for (let i = 0; i < b.length; i += 200) {
-        yield b.slice(i, i + 200);
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    }
-  } };
-}
-
 test('target restarted mid-import (data gone): fails clearly, never claims success', async () => {
   const t = await startRedis();
   let restarted: ReturnType<typeof spawn> | null = null;
   try {
-    const importing = importRecords([slowed(rdbInput(mixed.path))], { target: t.url, });
+    const importing = importRecords([paced(rdbInput(mixed.path), 200, 2)], { target: t.url });
     const c = t.client();
     for (let i = 0; i < 500 && (await c.dbsize()) < 2000; i++) await new Promise((r) => setTimeout(r, 5));
     c.disconnect();
@@ -172,7 +159,7 @@ test('target restarted mid-import (data gone): fails clearly, never claims succe
 test('target gone for good: bounded retries, then TARGET_CONNECTION_LOST', async () => {
   const t = await startRedis();
   try {
-    const importing = importRecords([slowed(rdbInput(mixed.path))], { target: t.url });
+    const importing = importRecords([paced(rdbInput(mixed.path), 200, 2)], { target: t.url });
     const c = t.client();
     for (let i = 0; i < 500 && (await c.dbsize()) < 1000; i++) await new Promise((r) => setTimeout(r, 5));
     c.disconnect();

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { ByteSource } from '../../src/io/byte-source.js';
 import { parseRdb } from '../../src/rdb/parser.js';
 import { openLocalFile } from '../../src/source/local-file.js';
-import type { ImportInput } from '../../src/pipeline/types.js';
+import type { ImportInput, ImportRecord } from '../../src/pipeline/types.js';
 import { IMPORT_STRING_RUN_MAX } from '../../src/pipeline/inline-limit.js';
 
 /** An RDB file as an import input, read as the CLI reads it for an import (leased: see RdbParseOptions). */
@@ -71,4 +71,31 @@ export async function diffKeys(a: Redis, b: Redis, max = 10): Promise<string[]> 
 function keyName(k: string): string {
   const [db, b64] = k.split(':');
   return `db${db} ${JSON.stringify(Buffer.from(b64!, 'base64').toString())}`;
+}
+
+/**
+ * Re-yields an input's records `per` at a time with `pauseMs` between, so an import lasts long
+ * enough for a test to act in the middle (a restart, a slot migration). A string run counts as one
+ * record per key: it is cut into runs of one key (views of the same batch, valid until the parser's
+ * next batch is asked for, which only happens after these are yielded).
+ */
+export function paced(input: ImportInput, per: number, pauseMs: number): ImportInput {
+  return {
+    name: input.name,
+    size: input.size,
+    bytesRead: () => input.bytesRead(),
+    async *records() {
+      for await (const b of input.records()) {
+        const units: ImportRecord[] = [];
+        for (const r of b) {
+          if (r.kind === 'strings') for (let i = r.from; i < r.to; i++) units.push({ ...r, from: i, to: i + 1 });
+          else units.push(r);
+        }
+        for (let i = 0; i < units.length; i += per) {
+          yield units.slice(i, i + per);
+          await new Promise((r) => setTimeout(r, pauseMs));
+        }
+      }
+    },
+  };
 }
