@@ -13,7 +13,7 @@
 
 import { Lease, LeasePool, leaseOf, retire, type Pins } from '../io/buffer-lease.js';
 import { RespArgs } from './resp-args.js';
-import { writeHeader } from './header.js';
+import { writeAsciiBulk, writeHeader } from './header.js';
 
 export { RespArgs } from './resp-args.js';
 
@@ -126,15 +126,10 @@ export class RespEncoder {
         break;
       }
       if (ascii) {
-        const h = this.header(0x24, a.length);
-        this.ensure(a.length + 2);
-        const b = this.slab;
-        let p = this.used;
-        for (let i = 0; i < a.length; i++) b[p++] = a.charCodeAt(i);
-        b[p++] = 13;
-        b[p++] = 10;
-        this.used = p;
-        return h + a.length + 2;
+        this.ensure(a.length + 26);
+        const start = this.used;
+        this.used = writeAsciiBulk(this.slab, start, a);
+        return this.used - start;
       }
     }
     const n = Buffer.byteLength(a);

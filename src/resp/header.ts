@@ -22,6 +22,18 @@ export function writeHeader(b: Buffer, p: number, type: number, n: number): numb
   return p;
 }
 
+/**
+ * `$<len>\r\n<s>\r\n`: an ASCII string (every char code < 128, the caller's check) as a bulk string,
+ * written like writeHeader; returns the position after it. Room needed: s.length + 26 bytes.
+ */
+export function writeAsciiBulk(b: Buffer, p: number, s: string): number {
+  p = writeHeader(b, p, 0x24, s.length);
+  for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+  b[p++] = 13;
+  b[p++] = 10;
+  return p;
+}
+
 /** A bulk-string header (`$<n>\r\n`) as a Buffer of its own. */
 export function bulkHeader(n: number): Buffer {
   const b = Buffer.allocUnsafe(24);

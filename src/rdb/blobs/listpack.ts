@@ -13,7 +13,7 @@
 import { type BlobContext, corrupt, hex } from './context.js';
 import { intText, int64Text, readInt64LE } from './int-text.js';
 import { RespArgs } from '../../resp/resp-args.js';
-import { writeHeader } from '../../resp/header.js';
+import { writeAsciiBulk, writeHeader } from '../../resp/header.js';
 
 const HEADER = 6;
 const END = 0xff;
@@ -55,14 +55,7 @@ interface RespOut {
 
 /** An integer element as the decimal bulk string Redis replies with. */
 function respInt(o: RespOut, v: number | bigint): void {
-  const t = String(v);
-  o.pos = writeHeader(o.buf, o.pos, 0x24, t.length);
-  const b = o.buf;
-  let p = o.pos;
-  for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
-  b[p++] = 13;
-  b[p++] = 10;
-  o.pos = p;
+  o.pos = writeAsciiBulk(o.buf, o.pos, String(v));
   o.count++;
 }
 
