@@ -107,8 +107,12 @@ export class ImportWriter {
   private readonly restoreEnc = new RespEncoder(true);
   private commandTable: Map<string, KeySpec> | null = null;
 
+  /** Small plain strings go by MSET: mode auto, conflict replace (MSET overwrites), standalone target. */
+  private readonly msetOk: boolean;
+
   constructor(private readonly t: Target, private readonly o: WriterOptions) {
     this.protoMax = t.info.protoMaxBulkLen ?? DEFAULT_PROTO_MAX_BULK_LEN;
+    this.msetOk = o.mode === 'auto' && o.conflict === 'replace' && !t.cluster;
     t.onReply = (item, r) => this.reply(item, r);
   }
 
@@ -137,8 +141,7 @@ export class ImportWriter {
   private choose(e: Entry): OwnerKind {
     // The commonest case first (most keys of most datasets): a small plain string with no expiry or
     // hint, which MSET takes on any target (RESTORE of it is possible too, so nothing below applies).
-    if (e.typeByte === 0 && e.raw !== null && e.raw.length <= MSET_MAX_RAW && e.expireAt === null && e.idle === null && e.freq === null &&
-      this.o.mode === 'auto' && this.o.conflict === 'replace' && !this.t.cluster && e.keyMeta === null) {
+    if (this.msetOk && e.typeByte === 0 && e.raw !== null && e.raw.length <= MSET_MAX_RAW && e.expireAt === null && e.idle === null && e.freq === null && e.keyMeta === null) {
       return 'mset';
     }
     const info = this.t.info;
@@ -279,7 +282,7 @@ export class ImportWriter {
    * Returns a Promise only when the caller must wait (backpressure), resuming where it stopped.
    */
   strings(run: StringRun, input: string): Promise<void> | undefined {
-    if (!(this.o.mode === 'auto' && this.o.conflict === 'replace' && !this.t.cluster)) return this.runEntries(run, input, run.from, run.to);
+    if (!this.msetOk) return this.runEntries(run, input, run.from, run.to);
     this.c.seen += run.to - run.from;
     const db = this.o.mapDb(run.db);
     return this.runMset(run, db, input, run.from, run.to);
