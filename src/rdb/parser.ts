@@ -15,6 +15,7 @@ import { Crc64 } from './crc64.js';
 import { OP, typeInfo, MAX_REDIS_RDB, VALKEY_RDB_VERSIONS } from './constants.js';
 import { readLength, readLengthBig, readString, skipString, skipModuleOpcodes, moduleIdToName, STR_INT, STR_LZF, DEFAULT_LIMITS, type ReadLimits } from './primitives.js';
 import { skipValue } from './skip-value.js';
+import { plainLengthAt, plainLengthEnd } from './blobs/rdb-string.js';
 import { RdbEntry } from './rdb-entry.js';
 import { decodeValue } from './values/decode.js';
 import { skipStreamedValue } from './values/skip-streamed.js';
@@ -141,35 +142,15 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
    */
   const tryRun = (recStart: number): boolean => {
     const b = src.buf;
-    const end = b.length;
-    let p = src.pos;
-    if (p >= end) return false;
-    let h = b[p]!;
-    let len: number;
-    if (h >> 6 === 0) {
-      len = h & 0x3f;
-      p += 1;
-    } else if (h >> 6 === 1 && p + 1 < end) {
-      len = ((h & 0x3f) << 8) | b[p + 1]!;
-      p += 2;
-    } else {
-      return false;
-    }
-    const ks = p;
-    const ke = p + len;
-    if (ke >= end) return false;
-    h = b[ke]!;
-    if (h >> 6 === 0) {
-      len = h & 0x3f;
-      p = ke + 1;
-    } else if (h >> 6 === 1 && ke + 1 < end) {
-      len = ((h & 0x3f) << 8) | b[ke + 1]!;
-      p = ke + 2;
-    } else {
-      return false;
-    }
+    const klen = plainLengthAt(b, src.pos);
+    if (klen < 0 || klen > limits.maxString) return false;
+    const ks = plainLengthEnd;
+    const ke = ks + klen;
+    const len = plainLengthAt(b, ke);
+    if (len < 0) return false;
+    const p = plainLengthEnd;
     const ve = p + len;
-    if (ve > end || ve - ke > runMax || ke - ks > limits.maxString || len > limits.maxString) return false;
+    if (ve > b.length || ve - ke > runMax || len > limits.maxString) return false;
     if (run === null || run.buf !== b || run.db !== db) {
       run = { kind: 'strings', db, buf: b, pos: runPos, from: runKeys, to: runKeys, source, file: name, limits, base: src.offset - src.pos };
       batch.push(run);

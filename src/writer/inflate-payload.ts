@@ -12,7 +12,7 @@
  * found without decoding the value are rewritten: one-blob encodings (ziplist, listpack, intset,
  * zipmap, plain strings) and quicklist nodes. Everything else passes through untouched.
  */
-import { readRdbLengthAt, readRdbStringAt } from '../rdb/blobs/rdb-string.js';
+import { plainLengthAt, plainLengthEnd, readRdbLengthAt, readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { BlobContext } from '../rdb/blobs/context.js';
 import { lzfDecompress } from '../rdb/blobs/lzf.js';
 
@@ -88,12 +88,12 @@ export function inflatePieces(typeByte: number, raw: Buffer, ctx: BlobContext = 
  * the general path then reads it again and throws its error.
  */
 function inflateLone(raw: Buffer): Buffer[] | null | undefined {
-  const clen = lenAt(raw, 1);
+  const clen = plainLengthAt(raw, 1);
   if (clen < 0) return undefined;
-  const len = lenAt(raw, lenEnd);
+  const len = plainLengthAt(raw, plainLengthEnd);
   if (len < 0) return undefined;
   if (len > INFLATE_MAX) return null;
-  const start = lenEnd;
+  const start = plainLengthEnd;
   if (start + clen !== raw.length) return undefined;
   let value: Buffer;
   try {
@@ -102,30 +102,6 @@ function inflateLone(raw: Buffer): Buffer[] | null | undefined {
     return undefined;
   }
   return [lengthHeader(len), value];
-}
-
-/** Where the length lenAt read last ends (a variable, not a result object: this runs per key). */
-let lenEnd = 0;
-
-/** A plain 6-, 14- or 32-bit RDB length at `pos`, or -1 (another encoding, or past the end). */
-function lenAt(raw: Buffer, pos: number): number {
-  if (pos >= raw.length) return -1;
-  const b = raw[pos]!;
-  if (b >> 6 === 0) {
-    lenEnd = pos + 1;
-    return b & 0x3f;
-  }
-  if (b >> 6 === 1) {
-    if (pos + 1 >= raw.length) return -1;
-    lenEnd = pos + 2;
-    return ((b & 0x3f) << 8) | raw[pos + 1]!;
-  }
-  if (b === 0x80) {
-    if (pos + 4 >= raw.length) return -1;
-    lenEnd = pos + 5;
-    return raw.readUInt32BE(pos + 1);
-  }
-  return -1;
 }
 
 /** RDB length headers of lengths under 16 KiB, each made once. */

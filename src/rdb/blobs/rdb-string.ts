@@ -16,6 +16,34 @@ export interface AtResult<T> {
   lzf?: boolean;
 }
 
+/** Where the length `plainLengthAt` read last ends (a variable, not a result object: it runs per key). */
+export let plainLengthEnd = 0;
+
+/**
+ * A plain 6-, 14- or 32-bit RDB length wholly inside `buf` at `pos`, or -1 for anything else (another
+ * encoding, or past the end); never throws. For per-key fast paths, which leave whatever this
+ * refuses to the checked readers (readRdbLengthAt, primitives.ts) and their errors.
+ */
+export function plainLengthAt(buf: Uint8Array, pos: number): number {
+  if (pos >= buf.length) return -1;
+  const b = buf[pos]!;
+  if (b >> 6 === 0) {
+    plainLengthEnd = pos + 1;
+    return b & 0x3f;
+  }
+  if (b >> 6 === 1) {
+    if (pos + 1 >= buf.length) return -1;
+    plainLengthEnd = pos + 2;
+    return ((b & 0x3f) << 8) | buf[pos + 1]!;
+  }
+  if (b === 0x80) {
+    if (pos + 4 >= buf.length) return -1;
+    plainLengthEnd = pos + 5;
+    return ((buf[pos + 1]! << 24) >>> 0) + (buf[pos + 2]! << 16) + (buf[pos + 3]! << 8) + buf[pos + 4]!;
+  }
+  return -1;
+}
+
 /** A length at `pos` (ctx.offset, when given, is the absolute offset of buf[0]). Special string encodings (0xC0..0xFF) are an error here. */
 export function readRdbLengthAt(buf: Buffer, pos: number, ctx: BlobContext = {}): AtResult<number> {
   need(buf, pos, 1, ctx, 'a length');
