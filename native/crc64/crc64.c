@@ -27,6 +27,7 @@
 
 #include "crc64_constants.h"
 #include "lzf.h"
+#include "resp.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define FERRY_CRC64_PCLMUL 1
@@ -135,7 +136,6 @@ PCLMUL_TARGET static uint64_t crc64_pclmul(uint64_t crc, const uint8_t *p, size_
 }
 #endif
 
-typedef uint64_t (*crc_fn)(uint64_t, const uint8_t *, size_t);
 
 static crc_fn best_engine(const char **name) {
 #ifdef FERRY_CRC64_PCLMUL
@@ -149,12 +149,6 @@ static crc_fn best_engine(const char **name) {
   return crc64_table;
 }
 
-/* Per-addon-instance data (one per Node environment: main thread, each worker). */
-typedef struct {
-  double *state; /* [lo, hi, start, end]: the CRC as uint32 halves, the byte range to add */
-  napi_ref state_ref; /* keeps the ArrayBuffer behind `state` alive whatever JS does with exports */
-  crc_fn fn;
-} engine_t;
 
 /* The JS side stores uint32 values; anything else (UB to convert) reads as 0. */
 static inline uint32_t to_u32(double d) {
@@ -201,6 +195,7 @@ static void free_engine(napi_env env, void *data, void *hint) {
   (void)hint;
   engine_t *e = (engine_t *)data;
   if (e->state_ref != NULL) napi_delete_reference(env, e->state_ref);
+  if (e->io_ref != NULL) napi_delete_reference(env, e->io_ref);
   free(e);
 }
 
@@ -223,7 +218,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const char *name;
   e->fn = best_engine(&name);
 
-  napi_value ab, state, fn_update, fn_table, fn_lzf, abi, engine;
+  napi_value ab, state, fn_update, fn_table, fn_lzf, fn_pairs, fn_restore, abi, engine;
   void *ab_data;
   if (napi_create_arraybuffer(env, 4 * sizeof(double), &ab_data, &ab) != napi_ok ||
       napi_create_typedarray(env, napi_float64_array, 4, ab, 0, &state) != napi_ok) {
@@ -233,19 +228,33 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   e->state = (double *)ab_data;
   e->state[0] = e->state[1] = e->state[2] = e->state[3] = 0;
   e->state_ref = NULL;
-  if (napi_create_reference(env, ab, 1, &e->state_ref) != napi_ok || napi_set_instance_data(env, e, free_engine, NULL) != napi_ok) {
+  e->io_ref = NULL;
+  napi_value io_ab, io;
+  void *io_data;
+  if (napi_create_reference(env, ab, 1, &e->state_ref) != napi_ok ||
+      napi_create_arraybuffer(env, RESP_IO_LEN * sizeof(double), &io_data, &io_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, RESP_IO_LEN, io_ab, 0, &io) != napi_ok ||
+      napi_create_reference(env, io_ab, 1, &e->io_ref) != napi_ok || napi_set_instance_data(env, e, free_engine, NULL) != napi_ok) {
     if (e->state_ref != NULL) napi_delete_reference(env, e->state_ref);
+    if (e->io_ref != NULL) napi_delete_reference(env, e->io_ref);
     free(e);
     return NULL;
   }
+  e->io = (double *)io_data;
+  memset(e->io, 0, RESP_IO_LEN * sizeof(double));
   if (napi_create_function(env, "update", NAPI_AUTO_LENGTH, update, e, &fn_update) != napi_ok ||
       napi_create_function(env, "updateTable", NAPI_AUTO_LENGTH, update_table, e, &fn_table) != napi_ok ||
       napi_create_function(env, "lzfInflate", NAPI_AUTO_LENGTH, ferry_lzf_inflate_js, NULL, &fn_lzf) != napi_ok ||
+      napi_create_function(env, "respPairs", NAPI_AUTO_LENGTH, ferry_resp_pairs_js, e, &fn_pairs) != napi_ok ||
+      napi_create_function(env, "respRestore", NAPI_AUTO_LENGTH, ferry_resp_restore_js, e, &fn_restore) != napi_ok ||
       napi_create_uint32(env, FERRY_CRC64_ABI, &abi) != napi_ok ||
       napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &engine) != napi_ok ||
       napi_set_named_property(env, exports, "update", fn_update) != napi_ok ||
       napi_set_named_property(env, exports, "updateTable", fn_table) != napi_ok ||
       napi_set_named_property(env, exports, "lzfInflate", fn_lzf) != napi_ok ||
+      napi_set_named_property(env, exports, "respPairs", fn_pairs) != napi_ok ||
+      napi_set_named_property(env, exports, "respRestore", fn_restore) != napi_ok ||
+      napi_set_named_property(env, exports, "io", io) != napi_ok ||
       napi_set_named_property(env, exports, "state", state) != napi_ok ||
       napi_set_named_property(env, exports, "abi", abi) != napi_ok ||
       napi_set_named_property(env, exports, "engine", engine) != napi_ok) {

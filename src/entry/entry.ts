@@ -134,14 +134,15 @@ export type ValueChunk =
  * of the batch may come between them in the file: keys are distinct, so their order does not
  * matter). Keys `from` to `to` - 1, five numbers each in `pos` (shared by the batch's runs): key
  * start and end, value start and end (the value's bytes, after its RDB length header, which starts
- * at the key's end), and the absolute input offset of the key's record. Valid while the batch is:
+ * at the key's end), and the start of the key's record (its input offset is `base` plus this), all
+ * positions in `buf`. Valid while the batch is:
  * the parser reuses `pos` for the next one.
  */
 export interface StringRun {
   kind: 'strings';
   db: number;
   buf: Buffer;
-  pos: Float64Array;
+  pos: Int32Array;
   from: number;
   to: number;
   /** For entries made from the run (runEntry): the file's format, name and read limits. */

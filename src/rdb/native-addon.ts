@@ -1,7 +1,8 @@
 /**
- * Ferry's native addon (native/crc64: CRC-64 in crc64.c, LZF decompression in lzf.c), loaded once.
+ * Ferry's native addon (native/crc64: CRC-64 in crc64.c, LZF decompression in lzf.c, the import's
+ * per-key RESP encoding in resp.c), loaded once.
  * Optional by design: npm's install step builds it where a C compiler and Node headers are there, and
- * every user of it (crc64.ts, blobs/lzf.ts) checks it against its JS engine at load and falls back
+ * every user of it (crc64.ts, blobs/lzf.ts, resp/native-resp.ts) checks it against its JS engine at load and falls back
  * to WebAssembly/JS when it is missing or wrong.
  */
 import { createRequire } from 'node:module';
@@ -17,6 +18,10 @@ export interface NativeAddon {
   updateTable(buf: Uint8Array): void;
   /** Inflates LZF `input` into `output`: bytes written (output.length on success) or -1. Absent in older builds. */
   lzfInflate?: (input: Uint8Array, output: Uint8Array) => number;
+  /** The RESP encoders' numbers in and out (src/resp/native-resp.ts). Absent in older builds, as are they. */
+  io?: Float64Array;
+  respPairs?: (dst: Uint8Array, src: Uint8Array, pos: Int32Array) => void;
+  respRestore?: (dst: Uint8Array, key: Uint8Array, raw: Uint8Array, pre?: Uint8Array) => void;
 }
 
 export const NATIVE_ADDON: { mod: NativeAddon | null; status: string } = (() => {

@@ -116,8 +116,12 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   const runMax = opts.stringRuns ?? 0;
   /** The run being extended (until the buffer or the db changes, or the batch ends). */
   let run: StringRun | null = null;
-  /** Key ranges of the batch's runs (StringRun.pos): room for a whole batch, reused for the next one. */
-  const runPos = runMax > 0 ? new Float64Array(5 * MAX_BATCH) : new Float64Array(0);
+  /**
+   * Key ranges of the batch's runs (StringRun.pos): room for a whole batch, reused for the next one.
+   * Int32, not Float64: positions within a buffer fit, and a Float64Array's elements passed on to the
+   * encoder were boxed (a heap number each: ~70 MB of a mixed import's allocation).
+   */
+  const runPos = runMax > 0 ? new Int32Array(5 * MAX_BATCH) : new Int32Array(0);
   let runKeys = 0;
 
   // ---- per-key state set by key-specific opcodes, reset after each key
@@ -160,7 +164,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
     runPos[k + 1] = ke;
     runPos[k + 2] = p;
     runPos[k + 3] = ve;
-    runPos[k + 4] = recStart;
+    runPos[k + 4] = recStart - run.base;
     run.to = runKeys;
     src.pos = ve;
     return true;

@@ -102,5 +102,5 @@ export function runEntry(run: StringRun, i: number): RdbEntry {
   const ke = p[5 * i + 1]!;
   const ve = p[5 * i + 3]!;
   const raw = run.buf.subarray(ke, ve);
-  return new RdbEntry(run.db, Buffer.from(run.buf.subarray(ks, ke)), 0, 'string', 'raw', null, raw.length, raw, p[5 * i + 4]!, run.base + ke, run.source, run.file, run.limits);
+  return new RdbEntry(run.db, Buffer.from(run.buf.subarray(ks, ke)), 0, 'string', 'raw', null, raw.length, raw, run.base + p[5 * i + 4]!, run.base + ke, run.source, run.file, run.limits);
 }

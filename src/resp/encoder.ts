@@ -14,6 +14,7 @@
 import { Lease, LeasePool, leaseOf, retire, type Pins } from '../io/buffer-lease.js';
 import { RespArgs } from './resp-args.js';
 import { writeAsciiBulk, writeHeader } from './header.js';
+import { NATIVE_RESP } from './native-resp.js';
 
 export { RespArgs } from './resp-args.js';
 
@@ -214,6 +215,36 @@ export class RespEncoder {
     this.cmdBytes += h + digits + this.crlf();
   }
 
+  /**
+   * A whole `RESTORE key ttl payload [REPLACE] [ABSTTL]` by the native encoder (native-resp.ts):
+   * `key[ks, ke)`, the payload from `typeByte`, `pre` (an inflated value's length header) if any,
+   * `raw[rs, re)` and a footer of `version` and CRC-64; `flags` 1: REPLACE, 2: ABSTTL. Then
+   * `endParts()` as after `begin`. The caller checked that NATIVE_RESP is there, and that the key and
+   * value are under BIG (they are copied, never referenced).
+   */
+  restoreNative(key: Buffer, ks: number, ke: number, raw: Buffer, rs: number, re: number, typeByte: number, version: number, ttl: number, flags: number, pre?: Buffer): void {
+    this.parts = [];
+    this.start = this.used;
+    // Room for the longest form: the key, the value and at most ~150 bytes of headers and footer.
+    this.ensure(ke - ks + (re - rs) + (pre === undefined ? 0 : pre.length) + 160);
+    const n = NATIVE_RESP!;
+    const io = n.io;
+    io[0] = this.used;
+    io[1] = ks;
+    io[2] = ke;
+    io[3] = rs;
+    io[4] = re;
+    io[5] = typeByte;
+    io[6] = version;
+    io[7] = ttl;
+    io[8] = flags;
+    if (pre === undefined) n.restore(this.slab, key, raw);
+    else n.restore(this.slab, key, raw, pre);
+    const end = io[0]!;
+    this.cmdBytes = end - this.used;
+    this.used = end;
+  }
+
   /** The pieces of the command since `begin`, and its length. */
   end(): { parts: Buffer[]; bytes: number } {
     this.cut();
@@ -259,6 +290,35 @@ export class RespEncoder {
       b[p++] = 13;
       b[p++] = 10;
       this.used = p;
+    }
+  }
+
+  /**
+   * Span API: `bulk()` of the key and then the value of string-run keys `from` to `to` - 1 (`pos`
+   * holds their ranges in `src`, five numbers a key: entry.ts StringRun), by the native encoder when
+   * it is there.
+   */
+  pairs(src: Buffer, pos: Int32Array, from: number, to: number): void {
+    const n = NATIVE_RESP;
+    if (n === null) {
+      for (let i = from; i < to; i++) {
+        const k = 5 * i;
+        this.bulk(src, pos[k]!, pos[k + 1]!);
+        this.bulk(src, pos[k + 2]!, pos[k + 3]!);
+      }
+      return;
+    }
+    const io = n.io;
+    for (let i = from; i < to; ) {
+      const k = 5 * i;
+      // Room for at least the next pair (a rotation when the slab's rest is too small for it).
+      this.ensure(pos[k + 1]! - pos[k]! + pos[k + 3]! - pos[k + 2]! + 48);
+      io[0] = this.used;
+      io[1] = i;
+      io[2] = to;
+      n.pairs(this.slab, src, pos);
+      this.used = io[0]!;
+      i = io[1]!;
     }
   }
 

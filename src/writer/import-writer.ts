@@ -255,6 +255,25 @@ export class ImportWriter {
    * first key names it in errors; otherwise it is copied).
    */
   private msetAdd(kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, db: number, input: string, offset: number, owned: Buffer | null): Promise<void> | undefined {
+    const p = this.msetBegin(kb, ks, ke, db, input, offset, owned);
+    const o = this.msetOwner!;
+    this.msetEnc.bulk(kb, ks, ke);
+    this.msetEnc.bulk(vb, vs, ve);
+    o.keyCount++;
+    this.c.paths.mset++;
+    if (o.keyCount >= MSET_KEYS) {
+      const q = this.flushMset();
+      if (p && q) return Promise.all([p, q]).then(() => undefined);
+      return p ?? q;
+    }
+    return p;
+  }
+
+  /**
+   * Makes sure an MSET batch for `db` is open, its first key (for errors) the one at [ks, ke) of `kb`:
+   * flushes a batch of another db (its backpressure Promise is returned: the caller waits after adding).
+   */
+  private msetBegin(kb: Buffer, ks: number, ke: number, db: number, input: string, offset: number, owned: Buffer | null): Promise<void> | undefined {
     let p: Promise<void> | undefined;
     if (this.msetOwner && this.msetDb !== db) p = this.flushMset();
     if (!this.msetOwner) {
@@ -263,15 +282,6 @@ export class ImportWriter {
       this.msetDb = db;
       this.msetEnc.beginSpan();
       this.msetEnc.bulk(MSET, 0, MSET.length);
-    }
-    this.msetEnc.bulk(kb, ks, ke);
-    this.msetEnc.bulk(vb, vs, ve);
-    this.msetOwner.keyCount++;
-    this.c.paths.mset++;
-    if (this.msetOwner.keyCount >= MSET_KEYS) {
-      const q = this.flushMset();
-      if (p && q) return Promise.all([p, q]).then(() => undefined);
-      return p ?? q;
     }
     return p;
   }
@@ -288,13 +298,24 @@ export class ImportWriter {
     return this.runMset(run, db, input, run.from, run.to);
   }
 
+  /** Keys `from` to `n` - 1 of a run into MSET batches, as many at a time as the batch has room for. */
   private runMset(run: StringRun, db: number, input: string, from: number, n: number): Promise<void> | undefined {
     const b = run.buf;
     const pos = run.pos;
-    for (let i = from; i < n; i++) {
+    for (let i = from; i < n; ) {
       const k = 5 * i;
-      const p = this.msetAdd(b, pos[k]!, pos[k + 1]!, b, pos[k + 2]!, pos[k + 3]!, db, input, pos[k + 4]!, null);
-      if (p) return p.then(() => this.runMset(run, db, input, i + 1, n));
+      let p = this.msetBegin(b, pos[k]!, pos[k + 1]!, db, input, run.base + pos[k + 4]!, null);
+      const o = this.msetOwner!;
+      const upto = Math.min(n, i + MSET_KEYS - o.keyCount);
+      this.msetEnc.pairs(b, pos, i, upto);
+      o.keyCount += upto - i;
+      this.c.paths.mset += upto - i;
+      i = upto;
+      if (o.keyCount >= MSET_KEYS) {
+        const q = this.flushMset();
+        p = p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+      }
+      if (p) return p.then(() => this.runMset(run, db, input, i, n));
     }
     return undefined;
   }

@@ -6,7 +6,8 @@
  */
 import type { Entry } from '../entry/entry.js';
 import { Crc64 } from '../rdb/crc64.js';
-import type { Arg, RespEncoder } from '../resp/encoder.js';
+import { BIG, type Arg, type RespEncoder } from '../resp/encoder.js';
+import { NATIVE_RESP } from '../resp/native-resp.js';
 
 /** KEY_META opcode, which precedes the type byte in a Redis 8.6+ DUMP payload. */
 const KEY_META = 0xf3;
@@ -99,9 +100,22 @@ const SCRATCH_FOOTER = Buffer.alloc(10);
  * the argument and payload arrays, the footer Buffer and the CRC object each call would allocate.
  * The bytes are those `enc.command(restoreArgs(...))` gives (a unit test holds them equal); their
  * length is `enc.lastBytes` afterwards (no result object per key). `raw` replaces the entry's value
- * bytes (an inflated payload, see inflate-payload.ts).
+ * bytes (an inflated payload, see inflate-payload.ts). `native`: the common form goes through the
+ * native encoder when it is there (the tests pass false to hold the two paths' bytes equal).
  */
-export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, raw: Buffer | Buffer[] = entry.raw!): Buffer[] {
+export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, raw: Buffer | Buffer[] = entry.raw!, native = NATIVE_RESP !== null): Buffer[] {
+  // The common forms (no key metadata or hint; the value in one piece, or a length header and an
+  // inflated value; nothing big enough to send by reference) in one native call: resp.c.
+  if (native && entry.keyMeta === null && entry.key.length < BIG && !(f.absTtl && (entry.idle !== null || entry.freq !== null))) {
+    const one = Buffer.isBuffer(raw);
+    const value = one ? raw : raw.length === 2 ? raw[1]! : null;
+    const ttl = entry.expireAt === null ? 0 : f.absTtl ? entry.expireAt : Math.max(1, entry.expireAt - f.now);
+    if (value !== null && value.length < BIG && Number.isSafeInteger(ttl) && ttl >= 0) {
+      const flags = (f.replace ? 1 : 0) | (f.absTtl && entry.expireAt !== null ? 2 : 0);
+      enc.restoreNative(entry.key, 0, entry.key.length, value, 0, value.length, entry.typeByte, version, ttl, flags, one ? undefined : (raw as Buffer[])[0]);
+      return enc.endParts();
+    }
+  }
   const head = entry.keyMeta ? Buffer.concat([Buffer.from([KEY_META]), entry.keyMeta, Buffer.from([entry.typeByte])]) : TYPE_BYTES[entry.typeByte]!;
   const footer = SCRATCH_FOOTER;
   footer.writeUInt16LE(version, 0);

@@ -1,0 +1,197 @@
+/*
+ * RESP encoding of the import's two per-key commands, straight into the encoder's slab: the bulk
+ * strings of an MSET batch from byte ranges of the input buffer (a string run), and a whole
+ * `RESTORE key ttl payload [REPLACE] [ABSTTL]` with the payload's CRC-64 footer.
+ *
+ * Why native: the JS encoder (src/resp/encoder.ts, which these must match byte for byte, a unit test
+ * holds them equal) spends most of a key's time outside the copying itself: a Buffer view per copied
+ * range (~100 ns and a heap object each: the biggest share of a mixed import's allocation), a call
+ * per argument, the CRC's call per piece. One call here does a whole RESTORE, or up to a batch of
+ * MSET pairs, with memcpy and the CRC engine of crc64.c.
+ *
+ * Calling convention as in crc64.c: the buffers are arguments, numbers travel through `io`, a
+ * Float64Array the module creates (RESP_IO_LEN doubles). Every range is checked against its buffer:
+ * a bad one throws a RangeError, never reads or writes out of bounds.
+ */
+#include <string.h>
+#include "resp.h"
+
+/* Decimal digits of n at p; returns their count. */
+static inline size_t put_uint(uint8_t *p, uint64_t n) {
+  uint8_t tmp[24];
+  size_t k = 0;
+  do {
+    tmp[k++] = (uint8_t)('0' + n % 10);
+    n /= 10;
+  } while (n);
+  for (size_t i = 0; i < k; i++) p[i] = tmp[k - 1 - i];
+  return k;
+}
+
+static inline size_t digits(uint64_t n) {
+  size_t k = 1;
+  while (n >= 10) {
+    n /= 10;
+    k++;
+  }
+  return k;
+}
+
+/* `<type><n>\r\n` at p; returns its length. */
+static inline size_t put_header(uint8_t *p, uint8_t type, uint64_t n) {
+  p[0] = type;
+  size_t k = 1 + put_uint(p + 1, n);
+  p[k++] = '\r';
+  p[k++] = '\n';
+  return k;
+}
+
+/* `$<n>\r\n<bytes>\r\n` at p; returns its length. */
+static inline size_t put_bulk(uint8_t *p, const uint8_t *b, size_t n) {
+  size_t k = put_header(p, '$', n);
+  memcpy(p + k, b, n);
+  k += n;
+  p[k++] = '\r';
+  p[k++] = '\n';
+  return k;
+}
+
+static inline size_t bulk_len(size_t n) { return 1 + digits(n) + 2 + n + 2; }
+
+/* A range [s, e) of a buffer of n bytes, given as doubles: whole numbers with 0 <= s <= e <= n. */
+static inline int range_ok(double s, double e, size_t n) {
+  return s >= 0 && s <= e && e <= (double)n && s == (double)(size_t)s && e == (double)(size_t)e;
+}
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, size_t *len, void **data) {
+  napi_typedarray_type t;
+  if (napi_get_typedarray_info(env, v, &t, len, data, NULL, NULL) != napi_ok || t != want) return 0;
+  return 1;
+}
+
+/*
+ * respPairs(dst: Uint8Array, src: Uint8Array, pos: Int32Array): io = [at, from, to] in, [at, next]
+ * out. For each key i from `from` while i < `to`: the bulk strings of src[pos[5i], pos[5i+1]) and
+ * src[pos[5i+2], pos[5i+3]) at dst[at...], stopping before a pair that does not fit. io[0] becomes
+ * the position after the last pair written, io[1] the first key not written.
+ */
+napi_value ferry_resp_pairs_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  engine_t *e = (engine_t *)data;
+  size_t n_dst, n_src, n_pos;
+  void *dst, *src, *pos;
+  if (argc < 3 || !typed(env, argv[0], napi_uint8_array, &n_dst, &dst) || !typed(env, argv[1], napi_uint8_array, &n_src, &src) ||
+      !typed(env, argv[2], napi_int32_array, &n_pos, &pos)) {
+    napi_throw_type_error(env, NULL, "respPairs(dst: Uint8Array, src: Uint8Array, pos: Int32Array)");
+    return NULL;
+  }
+  double *io = e->io;
+  if (!range_ok(io[0], (double)n_dst, n_dst) || !range_ok(io[1], io[2], n_pos / 5)) {
+    napi_throw_range_error(env, NULL, "respPairs: io[0] must be in dst, io[1] <= io[2] keys in pos");
+    return NULL;
+  }
+  uint8_t *d = (uint8_t *)dst;
+  const uint8_t *s = (const uint8_t *)src;
+  const int32_t *p = (const int32_t *)pos;
+  size_t at = (size_t)io[0];
+  size_t i = (size_t)io[1], to = (size_t)io[2];
+  for (; i < to; i++) {
+    const int32_t *r = p + 5 * i;
+    if (!range_ok(r[0], r[1], n_src) || !range_ok(r[2], r[3], n_src)) {
+      io[0] = (double)at;
+      io[1] = (double)i;
+      napi_throw_range_error(env, NULL, "respPairs: a key or value range is outside src");
+      return NULL;
+    }
+    size_t kn = (size_t)(r[1] - r[0]), vn = (size_t)(r[3] - r[2]);
+    if (bulk_len(kn) + bulk_len(vn) > n_dst - at) break;
+    at += put_bulk(d + at, s + r[0], kn);
+    at += put_bulk(d + at, s + r[2], vn);
+  }
+  io[0] = (double)at;
+  io[1] = (double)i;
+  return NULL;
+}
+
+static const uint8_t RESTORE[] = "$7\r\nRESTORE\r\n";
+static const uint8_t REPLACE[] = "$7\r\nREPLACE\r\n";
+static const uint8_t ABSTTL[] = "$6\r\nABSTTL\r\n";
+
+/*
+ * respRestore(dst: Uint8Array, key: Uint8Array, raw: Uint8Array, pre?: Uint8Array): io = [at, ks, ke,
+ * rs, re, type, version, ttl, flags] in, io[0] out. Writes `RESTORE key ttl payload [REPLACE]
+ * [ABSTTL]` at dst[at...]: key = key[ks, ke), ttl in decimal (a whole number >= 0), payload = the
+ * type byte, all of `pre` when given (the length header of an inflated value), raw[rs, re), the
+ * version (uint16 LE) and the CRC-64 of those (uint64 LE); REPLACE when flags & 1, ABSTTL when
+ * flags & 2. io[0] becomes the position after the command, or -1 (nothing written) when it does not
+ * fit.
+ */
+napi_value ferry_resp_restore_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  engine_t *e = (engine_t *)data;
+  size_t n_dst, n_key, n_raw, n_pre = 0;
+  void *dst, *key, *raw, *pre = NULL;
+  napi_valuetype pre_type = napi_undefined;
+  if (argc >= 4 && napi_typeof(env, argv[3], &pre_type) != napi_ok) return NULL;
+  if (argc < 3 || !typed(env, argv[0], napi_uint8_array, &n_dst, &dst) || !typed(env, argv[1], napi_uint8_array, &n_key, &key) ||
+      !typed(env, argv[2], napi_uint8_array, &n_raw, &raw) || (pre_type != napi_undefined && !typed(env, argv[3], napi_uint8_array, &n_pre, &pre))) {
+    napi_throw_type_error(env, NULL, "respRestore(dst: Uint8Array, key: Uint8Array, raw: Uint8Array, pre?: Uint8Array)");
+    return NULL;
+  }
+  double *io = e->io;
+  double type = io[5], version = io[6], ttl = io[7], flags = io[8];
+  if (!range_ok(io[0], (double)n_dst, n_dst) || !range_ok(io[1], io[2], n_key) || !range_ok(io[3], io[4], n_raw) ||
+      !range_ok(type, 255, 255) || !range_ok(version, 65535, 65535) || !range_ok(ttl, 9007199254740992.0, 9007199254740992.0) ||
+      !range_ok(flags, 3, 3)) {
+    napi_throw_range_error(env, NULL, "respRestore: io holds a range outside its buffer or a value out of range");
+    return NULL;
+  }
+  size_t at = (size_t)io[0];
+  size_t kn = (size_t)io[2] - (size_t)io[1], rn = (size_t)io[4] - (size_t)io[3];
+  const uint8_t *k = (const uint8_t *)key + (size_t)io[1];
+  const uint8_t *r = (const uint8_t *)raw + (size_t)io[3];
+  uint64_t t = (uint64_t)ttl;
+  int replace = ((int)flags & 1) != 0, abs = ((int)flags & 2) != 0;
+  size_t pn = 1 + n_pre + rn + 10;
+  size_t need = 4 + (sizeof RESTORE - 1) + bulk_len(kn) + bulk_len(digits(t)) + bulk_len(pn) + (replace ? sizeof REPLACE - 1 : 0) + (abs ? sizeof ABSTTL - 1 : 0);
+  if (need > n_dst - at) {
+    io[0] = -1;
+    return NULL;
+  }
+  uint8_t *d = (uint8_t *)dst + at;
+  size_t w = put_header(d, '*', 4 + replace + abs);
+  memcpy(d + w, RESTORE, sizeof RESTORE - 1);
+  w += sizeof RESTORE - 1;
+  w += put_bulk(d + w, k, kn);
+  uint8_t tt[24];
+  w += put_bulk(d + w, tt, put_uint(tt, t));
+  w += put_header(d + w, '$', pn);
+  uint8_t *payload = d + w;
+  payload[0] = (uint8_t)type;
+  if (n_pre) memcpy(payload + 1, pre, n_pre);
+  memcpy(payload + 1 + n_pre, r, rn);
+  uint8_t *footer = payload + 1 + n_pre + rn;
+  footer[0] = (uint8_t)((unsigned)version & 0xff);
+  footer[1] = (uint8_t)((unsigned)version >> 8);
+  uint64_t crc = e->fn(0, payload, pn - 8);
+  for (int b = 0; b < 8; b++) footer[2 + b] = (uint8_t)(crc >> (8 * b));
+  w += pn;
+  d[w++] = '\r';
+  d[w++] = '\n';
+  if (replace) {
+    memcpy(d + w, REPLACE, sizeof REPLACE - 1);
+    w += sizeof REPLACE - 1;
+  }
+  if (abs) {
+    memcpy(d + w, ABSTTL, sizeof ABSTTL - 1);
+    w += sizeof ABSTTL - 1;
+  }
+  io[0] = (double)(at + w);
+  return NULL;
+}
