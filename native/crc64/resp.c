@@ -15,6 +15,7 @@
  */
 #include <string.h>
 #include "resp.h"
+#include "lzf.h"
 
 /* Decimal digits of n at p; returns their count. */
 static inline size_t put_uint(uint8_t *p, uint64_t n) {
@@ -126,8 +127,10 @@ static const uint8_t ABSTTL[] = "$6\r\nABSTTL\r\n";
  * [ABSTTL]` at dst[at...]: key = key[ks, ke), ttl in decimal (a whole number >= 0), payload = the
  * type byte, all of `pre` when given (the length header of an inflated value), raw[rs, re), the
  * version (uint16 LE) and the CRC-64 of those (uint64 LE); REPLACE when flags & 1, ABSTTL when
- * flags & 2. io[0] becomes the position after the command, or -1 (nothing written) when it does not
- * fit.
+ * flags & 2. With flags & 4, raw[rs, re) is LZF data that inflates to io[9] bytes, inflated straight
+ * into the payload (an LZF string sent plain: src/writer/inflate-payload.ts says why). io[0] becomes
+ * the position after the command; -1 when it does not fit, -2 when the LZF data does not inflate to
+ * exactly io[9] bytes (nothing counts as written: the caller's JS path then reports the error).
  */
 napi_value ferry_resp_restore_js(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -145,10 +148,10 @@ napi_value ferry_resp_restore_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   double *io = e->io;
-  double type = io[5], version = io[6], ttl = io[7], flags = io[8];
+  double type = io[5], version = io[6], ttl = io[7], flags = io[8], inflated = io[9];
   if (!range_ok(io[0], (double)n_dst, n_dst) || !range_ok(io[1], io[2], n_key) || !range_ok(io[3], io[4], n_raw) ||
       !range_ok(type, 255, 255) || !range_ok(version, 65535, 65535) || !range_ok(ttl, 9007199254740992.0, 9007199254740992.0) ||
-      !range_ok(flags, 3, 3)) {
+      !range_ok(flags, 7, 7) || ((int)flags & 4 && !range_ok(inflated, 4294967295.0, 4294967295.0))) {
     napi_throw_range_error(env, NULL, "respRestore: io holds a range outside its buffer or a value out of range");
     return NULL;
   }
@@ -157,8 +160,9 @@ napi_value ferry_resp_restore_js(napi_env env, napi_callback_info info) {
   const uint8_t *k = (const uint8_t *)key + (size_t)io[1];
   const uint8_t *r = (const uint8_t *)raw + (size_t)io[3];
   uint64_t t = (uint64_t)ttl;
-  int replace = ((int)flags & 1) != 0, abs = ((int)flags & 2) != 0;
-  size_t pn = 1 + n_pre + rn + 10;
+  int replace = ((int)flags & 1) != 0, abs = ((int)flags & 2) != 0, lzf = ((int)flags & 4) != 0;
+  size_t vn = lzf ? (size_t)inflated : rn; /* the value's length in the payload */
+  size_t pn = 1 + n_pre + vn + 10;
   size_t need = 4 + (sizeof RESTORE - 1) + bulk_len(kn) + bulk_len(digits(t)) + bulk_len(pn) + (replace ? sizeof REPLACE - 1 : 0) + (abs ? sizeof ABSTTL - 1 : 0);
   if (need > n_dst - at) {
     io[0] = -1;
@@ -175,8 +179,12 @@ napi_value ferry_resp_restore_js(napi_env env, napi_callback_info info) {
   uint8_t *payload = d + w;
   payload[0] = (uint8_t)type;
   if (n_pre) memcpy(payload + 1, pre, n_pre);
-  memcpy(payload + 1 + n_pre, r, rn);
-  uint8_t *footer = payload + 1 + n_pre + rn;
+  if (!lzf) memcpy(payload + 1 + n_pre, r, rn);
+  else if (ferry_lzf_inflate(r, rn, payload + 1 + n_pre, vn) != (int64_t)vn) {
+    io[0] = -2;
+    return NULL;
+  }
+  uint8_t *footer = payload + 1 + n_pre + vn;
   footer[0] = (uint8_t)((unsigned)version & 0xff);
   footer[1] = (uint8_t)((unsigned)version >> 8);
   uint64_t crc = e->fn(0, payload, pn - 8);

@@ -24,6 +24,9 @@ export { RespArgs } from './resp-args.js';
  */
 export type Arg = Buffer | string | number | bigint | Buffer[] | RespArgs;
 
+/** The pieces of a command with none yet: shared, never pushed to (RespEncoder.addPart). */
+const NO_PARTS: Buffer[] = [];
+
 /** Values at least this long are written as their own chunk instead of being copied into the slab. */
 export const BIG = 16 * 1024;
 const SLAB = 256 * 1024;
@@ -74,11 +77,11 @@ export class RespEncoder {
   private used = 0;
   /** Start of the current command's not-yet-emitted bytes in the slab. */
   private start = 0;
-  private parts: Buffer[] = [];
+  private parts: Buffer[] = NO_PARTS;
 
   /** Encodes one command; returns its pieces (slab views and big Buffers) and total byte length. */
   command(args: readonly Arg[]): { parts: Buffer[]; bytes: number } {
-    this.parts = [];
+    this.parts = NO_PARTS;
     this.start = this.used;
     let argc = args.length;
     for (const a of args) if (a instanceof RespArgs) argc += a.count - 1;
@@ -99,7 +102,7 @@ export class RespEncoder {
       }
     }
     this.cut();
-    return { parts: this.parts, bytes };
+    return { parts: this.takeParts(), bytes };
   }
 
   /** `<type><decimal n>\r\n` into the slab (resp/header.ts). */
@@ -147,7 +150,7 @@ export class RespEncoder {
   private raw(b: Buffer): number {
     if (b.length >= BIG) {
       this.cut();
-      this.parts.push(b);
+      this.addPart(b);
       if (this.rec !== null) this.pinBig(b);
     } else if (b.length) {
       this.ensure(b.length);
@@ -171,7 +174,7 @@ export class RespEncoder {
    * no number-to-string conversions and no per-argument type dispatch. Same bytes as `command()`.
    */
   begin(argc: number): void {
-    this.parts = [];
+    this.parts = NO_PARTS;
     this.start = this.used;
     this.cmdBytes = this.header(0x2a, argc);
   }
@@ -220,13 +223,15 @@ export class RespEncoder {
    * `key[ks, ke)`, the payload from `typeByte`, `pre` (an inflated value's length header) if any,
    * `raw[rs, re)` and a footer of `version` and CRC-64; `flags` 1: REPLACE, 2: ABSTTL. Then
    * `endParts()` as after `begin`. The caller checked that NATIVE_RESP is there, and that the key and
-   * value are under BIG (they are copied, never referenced).
+   * value are under BIG (they are copied, never referenced). `inflated` >= 0: `raw[rs, re)` is LZF
+   * data of that many bytes inflated, sent plain; false (nothing written) when it does not inflate
+   * to exactly that (the caller's JS path then names the error).
    */
-  restoreNative(key: Buffer, ks: number, ke: number, raw: Buffer, rs: number, re: number, typeByte: number, version: number, ttl: number, flags: number, pre?: Buffer): void {
-    this.parts = [];
+  restoreNative(key: Buffer, ks: number, ke: number, raw: Buffer, rs: number, re: number, typeByte: number, version: number, ttl: number, flags: number, pre?: Buffer, inflated = -1): boolean {
+    this.parts = NO_PARTS;
     this.start = this.used;
     // Room for the longest form: the key, the value and at most ~150 bytes of headers and footer.
-    this.ensure(ke - ks + (re - rs) + (pre === undefined ? 0 : pre.length) + 160);
+    this.ensure(ke - ks + (inflated >= 0 ? inflated : re - rs) + (pre === undefined ? 0 : pre.length) + 160);
     const n = NATIVE_RESP!;
     const io = n.io;
     io[0] = this.used;
@@ -237,24 +242,27 @@ export class RespEncoder {
     io[5] = typeByte;
     io[6] = version;
     io[7] = ttl;
-    io[8] = flags;
+    io[8] = inflated >= 0 ? flags | 4 : flags;
+    io[9] = inflated;
     if (pre === undefined) n.restore(this.slab, key, raw);
     else n.restore(this.slab, key, raw, pre);
     const end = io[0]!;
+    if (end === -2) return false;
     this.cmdBytes = end - this.used;
     this.used = end;
+    return true;
   }
 
   /** The pieces of the command since `begin`, and its length. */
   end(): { parts: Buffer[]; bytes: number } {
     this.cut();
-    return { parts: this.parts, bytes: this.cmdBytes };
+    return { parts: this.takeParts(), bytes: this.cmdBytes };
   }
 
   /** `end()` without the result object (per key on the RESTORE path): the length is `lastBytes`. */
   endParts(): Buffer[] {
     this.cut();
-    return this.parts;
+    return this.takeParts();
   }
 
   /** Length of the command the last `end()`/`endParts()` closed. */
@@ -275,7 +283,7 @@ export class RespEncoder {
     this.header(0x24, n);
     if (n >= BIG) {
       this.cut();
-      this.parts.push(src.subarray(start, end));
+      this.addPart(src.subarray(start, end));
       if (this.rec !== null) this.pinBig(src);
       this.crlf();
     } else {
@@ -324,30 +332,45 @@ export class RespEncoder {
 
   /** Starts a span (see `bulk`). */
   beginSpan(): void {
-    this.parts = [];
+    this.parts = NO_PARTS;
     this.start = this.used;
   }
 
   /** The pieces appended since `beginSpan`. */
   takeSpan(): Buffer[] {
     this.cut();
-    const p = this.parts;
-    this.parts = [];
-    return p;
+    return this.takeParts();
   }
 
   /** A command header (`*argc`) as its own small piece. */
   arrayHeader(argc: number): Buffer[] {
-    this.parts = [];
+    this.parts = NO_PARTS;
     this.start = this.used;
     this.header(0x2a, argc);
     this.cut();
-    return this.parts;
+    return this.takeParts();
+  }
+
+  /**
+   * Adds a piece to the current command. The pieces array starts as the shared empty NO_PARTS and is
+   * made with its first piece: most commands are one piece, and `[]` grown by push() allocated room
+   * for 17 (~150 bytes a command, a tenth of a mixed import's allocation with its view).
+   */
+  private addPart(b: Buffer): void {
+    if (this.parts === NO_PARTS) this.parts = [b];
+    else this.parts.push(b);
+  }
+
+  /** The current command's pieces, a new array of the caller's own (never the shared NO_PARTS). */
+  private takeParts(): Buffer[] {
+    const p = this.parts;
+    this.parts = NO_PARTS;
+    return p === NO_PARTS ? [] : p;
   }
 
   /** Emits the slab bytes of the current command written since the last cut. */
   private cut(): void {
-    if (this.used > this.start) this.parts.push(this.slab.subarray(this.start, this.used));
+    if (this.used > this.start) this.addPart(this.slab.subarray(this.start, this.used));
     this.start = this.used;
   }
 

@@ -24,9 +24,9 @@ import { readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from '../pipeline/types.js';
 import { releaseItem, type Item, type Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
-import { encodeRestore, footerVersion, payloadLength, type RestoreFlags } from './restore.js';
+import { encodeRestore, encodeRestoreInflating, footerVersion, payloadLength, type RestoreFlags } from './restore.js';
 import type { BlobContext } from '../rdb/blobs/context.js';
-import { inflatePieces, mayInflate } from './inflate-payload.js';
+import { INFLATE_MAX, inflatePieces, isOneBlob, lengthHeader, loneLzfLength, loneLzfStart, mayInflate } from './inflate-payload.js';
 import { rewriteEntry, type RewriteEnv } from './rewrite.js';
 import type { Target } from './target.js';
 import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandTable, type KeySpec } from './command-keys.js';
@@ -38,6 +38,8 @@ const MSET_MAX_RAW = IMPORT_STRING_RUN_MAX;
 const MAX_ERROR_LIST = 100;
 const MSET = Buffer.from('MSET');
 const EMPTY = Buffer.alloc(0);
+/** An RDB string's LZF marker byte. */
+const LZF = 0xc3;
 
 type OwnerKind = 'restore' | 'rewrite' | 'mset' | 'aof' | 'txn';
 
@@ -216,11 +218,26 @@ export class ImportWriter {
     f.absTtl = this.t.info.features.absTtl;
     f.now = e.expireAt === null ? 0 : Date.now();
     const enc = this.restoreEnc;
-    const parts = encodeRestore(enc, e, footerVersion(e)!, f, this.payloadRaw(e, input));
+    const version = footerVersion(e)!;
+    const parts = this.restoreInflating(e, version, f) ?? encodeRestore(enc, e, version, f, this.payloadRaw(e, input));
     this.c.commands++;
     const it = this.t.itemOfKey(parts, enc.lastBytes, e.key, db, o, enc.takePins());
     it.offset = e.offset;
     return this.t.write(it);
+  }
+
+  /**
+   * The commonest inflated payload, a value that is one LZF string (a compressed listpack or string),
+   * inflated by the native encoder straight into the RESTORE; null to take the general path (payloadRaw).
+   */
+  private restoreInflating(e: Entry, version: number, f: RestoreFlags): Buffer[] | null {
+    const raw = e.raw!;
+    if (raw[0] !== LZF || !this.o.inflate || e.source.magic !== 'REDIS' || e.keyMeta !== null || !isOneBlob(e.typeByte)) return null;
+    const len = loneLzfLength(raw);
+    if (len < 0 || len > INFLATE_MAX) return null;
+    const pre = lengthHeader(len);
+    if (pre.length + len + 11 > this.protoMax) return null;
+    return encodeRestoreInflating(this.restoreEnc, e, version, f, pre, loneLzfStart, len);
   }
 
   /**

@@ -88,26 +88,45 @@ export function inflatePieces(typeByte: number, raw: Buffer, ctx: BlobContext = 
  * the general path then reads it again and throws its error.
  */
 function inflateLone(raw: Buffer): Buffer[] | null | undefined {
-  const clen = plainLengthAt(raw, 1);
-  if (clen < 0) return undefined;
-  const len = plainLengthAt(raw, plainLengthEnd);
+  const len = loneLzfLength(raw);
   if (len < 0) return undefined;
   if (len > INFLATE_MAX) return null;
-  const start = plainLengthEnd;
-  if (start + clen !== raw.length) return undefined;
   let value: Buffer;
   try {
-    value = lzfDecompress(raw.subarray(start), len);
+    value = lzfDecompress(raw.subarray(loneLzfStart), len);
   } catch {
     return undefined;
   }
   return [lengthHeader(len), value];
 }
 
+/**
+ * When `raw` (a one-blob value starting with the LZF marker) is one LZF string with its lengths in
+ * plain form and nothing after it: its inflated length, the data starting at `loneLzfStart`
+ * afterwards (a field, not a result object: this runs per key). -1 otherwise.
+ */
+export function loneLzfLength(raw: Buffer): number {
+  const clen = plainLengthAt(raw, 1);
+  if (clen < 0) return -1;
+  const len = plainLengthAt(raw, plainLengthEnd);
+  if (len < 0 || plainLengthEnd + clen !== raw.length) return -1;
+  loneLzfStart = plainLengthEnd;
+  return len;
+}
+
+/** Where the LZF data starts in the value `loneLzfLength` last measured. */
+export let loneLzfStart = 0;
+
+/** One-blob types (ONE_BLOB) whose whole value may be one LZF string. */
+export function isOneBlob(typeByte: number): boolean {
+  return ONE_BLOB.has(typeByte);
+}
+
 /** RDB length headers of lengths under 16 KiB, each made once. */
 const HEADERS: Buffer[] = [];
 
-function lengthHeader(n: number): Buffer {
+/** The RDB length header of an inflated value of `n` bytes. */
+export function lengthHeader(n: number): Buffer {
   if (n >= 16384) return encodeRdbLength(n);
   return (HEADERS[n] ??= encodeRdbLength(n));
 }

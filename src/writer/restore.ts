@@ -106,13 +106,12 @@ const SCRATCH_FOOTER = Buffer.alloc(10);
 export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, raw: Buffer | Buffer[] = entry.raw!, native = NATIVE_RESP !== null): Buffer[] {
   // The common forms (no key metadata or hint; the value in one piece, or a length header and an
   // inflated value; nothing big enough to send by reference) in one native call: resp.c.
-  if (native && entry.keyMeta === null && entry.key.length < BIG && !(f.absTtl && (entry.idle !== null || entry.freq !== null))) {
+  const ttl = native ? nativeTtl(entry, f) : -1;
+  if (ttl >= 0) {
     const one = Buffer.isBuffer(raw);
     const value = one ? raw : raw.length === 2 ? raw[1]! : null;
-    const ttl = entry.expireAt === null ? 0 : f.absTtl ? entry.expireAt : Math.max(1, entry.expireAt - f.now);
-    if (value !== null && value.length < BIG && Number.isSafeInteger(ttl) && ttl >= 0) {
-      const flags = (f.replace ? 1 : 0) | (f.absTtl && entry.expireAt !== null ? 2 : 0);
-      enc.restoreNative(entry.key, 0, entry.key.length, value, 0, value.length, entry.typeByte, version, ttl, flags, one ? undefined : (raw as Buffer[])[0]);
+    if (value !== null && value.length < BIG) {
+      enc.restoreNative(entry.key, 0, entry.key.length, value, 0, value.length, entry.typeByte, version, ttl, nativeFlags(entry, f), one ? undefined : (raw as Buffer[])[0]);
       return enc.endParts();
     }
   }
@@ -147,5 +146,35 @@ export function encodeRestore(enc: RespEncoder, entry: Entry, version: number, f
       enc.argUint(entry.freq!);
     }
   }
+  return enc.endParts();
+}
+
+/**
+ * The TTL argument of a RESTORE the native encoder can write (no key metadata or hint, a key under
+ * BIG, a TTL that is a whole number), or -1 when it cannot.
+ */
+function nativeTtl(entry: Entry, f: RestoreFlags): number {
+  if (NATIVE_RESP === null || entry.keyMeta !== null || entry.key.length >= BIG || (f.absTtl && (entry.idle !== null || entry.freq !== null))) return -1;
+  const ttl = entry.expireAt === null ? 0 : f.absTtl ? entry.expireAt : Math.max(1, entry.expireAt - f.now);
+  return Number.isSafeInteger(ttl) && ttl >= 0 ? ttl : -1;
+}
+
+/** resp.c's flags: 1 REPLACE, 2 ABSTTL. */
+function nativeFlags(entry: Entry, f: RestoreFlags): number {
+  return (f.replace ? 1 : 0) | (f.absTtl && entry.expireAt !== null ? 2 : 0);
+}
+
+/**
+ * The RESTORE of an entry whose value is one LZF string (its data `raw[cs, raw.length)`, `len` bytes
+ * inflated), sent plain: the native encoder writes the length header `pre` and inflates the data
+ * straight into the command, with no Buffer for the inflated value (inflate-payload.ts says why
+ * plain). Null when that path does not apply (no addon, a form it does not write, a value of BIG or
+ * more) or the data does not inflate: the caller then takes the general path, which reports it.
+ */
+export function encodeRestoreInflating(enc: RespEncoder, entry: Entry, version: number, f: RestoreFlags, pre: Buffer, cs: number, len: number): Buffer[] | null {
+  const ttl = nativeTtl(entry, f);
+  if (ttl < 0 || pre.length + len >= BIG) return null;
+  const raw = entry.raw!;
+  if (!enc.restoreNative(entry.key, 0, entry.key.length, raw, cs, raw.length, entry.typeByte, version, ttl, nativeFlags(entry, f), pre, len)) return null;
   return enc.endParts();
 }

@@ -7,7 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { inflatePayload, encodeRdbLength, INFLATE_MAX } from '../../src/writer/inflate-payload.js';
+import { inflatePayload, inflatePieces, encodeRdbLength, lengthHeader, loneLzfLength, loneLzfStart, INFLATE_MAX } from '../../src/writer/inflate-payload.js';
+import { encodeRestore, encodeRestoreInflating } from '../../src/writer/restore.js';
+import { NATIVE_RESP, NATIVE_RESP_STATUS } from '../../src/resp/native-resp.js';
+import { RespEncoder } from '../../src/resp/encoder.js';
+import type { Entry } from '../../src/entry/entry.js';
 import { Crc64 } from '../../src/rdb/crc64.js';
 import { dumpPayload } from '../helpers/make-rdb.js';
 import { readRdbStringAt } from '../../src/rdb/blobs/rdb-string.js';
@@ -118,4 +122,48 @@ test('a lone LZF string: every truncation and byte change of a real one inflates
     }
   }
   assert.ok(inflated > 0 && errors > 100, `inflated ${inflated}, errors ${errors}`);
+});
+
+test('a lone LZF value inflated by the native encoder into the RESTORE: the general path\'s bytes, or null where the general path fails', { skip: NATIVE_RESP === null && /not built/.test(NATIVE_RESP_STATUS) ? NATIVE_RESP_STATUS : false }, async () => {
+  const c = server.client();
+  await c.config('SET', 'rdbcompression', 'yes');
+  const f = { replace: true, absTtl: true, now: 0 };
+  const native = new RespEncoder();
+  const js = new RespEncoder();
+  const entry = (typeByte: number, raw: Buffer, expireAt: number | null): Entry => ({
+    db: 0, key: Buffer.from('some:key'), typeByte, type: 'string', encoding: 'lzf', expireAt, idle: null, freq: null, keyMeta: null,
+    module: null, rawSize: raw.length, raw, offset: 0, source: { magic: 'REDIS', rdbVersion: 10 }, chunks: () => ({ async *[Symbol.asyncIterator]() {} }),
+  });
+  /** 'native' when the native path wrote the general path's bytes; 'general' when it declined and the general path throws. */
+  const compare = (typeByte: number, raw: Buffer, expireAt: number | null): 'native' | 'general' | 'not lone' => {
+    const len = loneLzfLength(raw);
+    if (raw[0] !== 0xc3 || len < 0) return 'not lone';
+    const e = entry(typeByte, raw, expireAt);
+    const got = encodeRestoreInflating(native, e, 10, f, lengthHeader(len), loneLzfStart, len);
+    if (got === null) {
+      assert.throws(() => inflatePieces(typeByte, raw), (err: Error & { code?: string }) => err.code === 'RDB_CORRUPT');
+      return 'general';
+    }
+    const pieces = inflatePieces(typeByte, raw)!;
+    assert.ok(Buffer.concat(got).equals(Buffer.concat(encodeRestore(js, e, 10, f, pieces, false))), `type ${typeByte}: native inflating RESTORE differs`);
+    return 'native';
+  };
+  let lone = 0;
+  for (const key of await c.keys('*')) {
+    const { typeByte, raw } = await dumpPayload(c, key);
+    if (compare(typeByte, raw, null) === 'native') lone++;
+    compare(typeByte, raw, 4102444800000);
+  }
+  assert.ok(lone >= 3, `lone LZF values among the keys: ${lone}`);
+  const { raw } = await dumpPayload(c, 's:lzf');
+  const seen = { native: 0, general: 0, 'not lone': 0 };
+  for (let n = 1; n <= raw.length; n++) seen[compare(0, raw.subarray(0, n), null)]++;
+  for (let p = 1; p < raw.length; p++) {
+    for (const v of [0x00, 0x3f, 0x40, 0x80, 0xc0, 0xff, raw[p]! ^ 0x20]) {
+      const m = Buffer.from(raw);
+      m[p] = v;
+      seen[compare(0, m, null)]++;
+    }
+  }
+  assert.ok(seen.native > 0 && seen.general > 100, JSON.stringify(seen));
 });
