@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm's install step for Ferry (package.json "install", run by `npm ci` and `npm install`): builds the
-// native addon in native/crc64 (CRC-64, LZF decompression) with node-gyp. It never fails the install: where there is no C
+// native addon in native/crc64 (CRC-64, LZF decompression, RESP encoding) with node-gyp. It never fails the install: where there is no C
 // compiler, no Node headers or no network to fetch them, it says so and Ferry uses its WebAssembly
 // and JS CRC engines (same results, slower; src/rdb/crc64.ts). Run it again by hand to retry.
 //
@@ -16,7 +16,7 @@ const DIR = fileURLToPath(new URL('../native/crc64/', import.meta.url));
 const ADDON = join(DIR, 'build/Release/ferry_crc64.node');
 
 function warn(msg) {
-  process.stderr.write(`ferry: native addon (CRC-64, LZF) not built: ${msg}\nferry: Ferry works without it (WebAssembly/JS engines, slower); retry with: node scripts/build-native.mjs\n`);
+  process.stderr.write(`ferry: native addon (CRC-64, LZF, RESP) not built: ${msg}\nferry: Ferry works without it (WebAssembly/JS engines, slower); retry with: node scripts/build-native.mjs\n`);
 }
 
 // node-gyp: the one npm runs scripts with (npm_config_node_gyp), else npm's bundled copy beside node.
@@ -42,7 +42,7 @@ if (!gyp) {
   } else {
     try {
       const mod = createRequire(import.meta.url)(ADDON);
-      process.stdout.write(`ferry: native addon built (CRC-64 ${mod.engine} engine, LZF)\n`);
+      process.stdout.write(`ferry: native addon built (CRC-64 ${mod.engine} engine, LZF${mod.respRestore ? ", RESP encoders" : ""})\n`);
     } catch (err) {
       warn(`built but not loadable: ${err.message}`);
     }

@@ -11,19 +11,12 @@ import { NATIVE_RESP, NATIVE_RESP_STATUS } from '../../src/resp/native-resp.js';
 import { BIG, RespEncoder, encodeCommand } from '../../src/resp/encoder.js';
 import { encodeRestore, footerVersion, restoreArgs, type RestoreFlags } from '../../src/writer/restore.js';
 import type { Entry } from '../../src/entry/entry.js';
+import { seededRandom } from '../helpers/make-rdb.js';
 
 const noNative = NATIVE_RESP === null && /not built/.test(NATIVE_RESP_STATUS) ? `native addon ${NATIVE_RESP_STATUS}` : false;
 
 const SEED = (Date.now() ^ (process.pid << 16)) >>> 0;
-function rng(seed: number): () => number {
-  let s = seed || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+const rng = seededRandom;
 
 function bytes(r: () => number, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
