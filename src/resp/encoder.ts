@@ -174,9 +174,25 @@ export class RespEncoder {
    * no number-to-string conversions and no per-argument type dispatch. Same bytes as `command()`.
    */
   begin(argc: number): void {
+    this.startCommand();
+    this.cmdBytes = this.header(0x2a, argc);
+  }
+
+  /**
+   * A new command's pieces start here, unless a span is open (`beginSpan`): then the commands from
+   * `begin`/`restoreNative` to `endParts` add up, back to back, to the span (a batch of RESTOREs).
+   */
+  private startCommand(): void {
+    if (this.inSpan) return;
     this.parts = NO_PARTS;
     this.start = this.used;
-    this.cmdBytes = this.header(0x2a, argc);
+  }
+
+  private inSpan = false;
+
+  /** True between `beginSpan` and `takeSpan`. */
+  get spanOpen(): boolean {
+    return this.inSpan;
   }
 
   /** One bulk argument. */
@@ -228,8 +244,7 @@ export class RespEncoder {
    * to exactly that (the caller's JS path then names the error).
    */
   restoreNative(key: Buffer, ks: number, ke: number, raw: Buffer, rs: number, re: number, typeByte: number, version: number, ttl: number, flags: number, pre?: Buffer, inflated = -1): boolean {
-    this.parts = NO_PARTS;
-    this.start = this.used;
+    this.startCommand();
     // Room for the longest form: the key, the value and at most ~150 bytes of headers and footer.
     this.ensure(ke - ks + (inflated >= 0 ? inflated : re - rs) + (pre === undefined ? 0 : pre.length) + 160);
     const n = NATIVE_RESP!;
@@ -261,6 +276,8 @@ export class RespEncoder {
 
   /** `end()` without the result object (per key on the RESTORE path): the length is `lastBytes`. */
   endParts(): Buffer[] {
+    // In a span the command's bytes stay in it: takeSpan() hands them over with the others.
+    if (this.inSpan) return NO_PARTS;
     this.cut();
     return this.takeParts();
   }
@@ -334,11 +351,13 @@ export class RespEncoder {
   beginSpan(): void {
     this.parts = NO_PARTS;
     this.start = this.used;
+    this.inSpan = true;
   }
 
   /** The pieces appended since `beginSpan`. */
   takeSpan(): Buffer[] {
     this.cut();
+    this.inSpan = false;
     return this.takeParts();
   }
 

@@ -11,10 +11,15 @@ import { RespDecoder, ReplyError, type Reply } from '../resp/decoder.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
 import { explainTlsFailure, tlsConnectOptions, tlsRefusal } from './tls.js';
 
-/** What was sent and is waiting for its reply. `onReply` runs in reply order. */
+/**
+ * What was sent and is waiting for its replies: `replies` commands (a batch of RESTOREs is one Sent),
+ * `got` of them answered so far in this transmission. `onReply` runs for each, in reply order.
+ */
 export interface Sent {
   parts: Buffer[];
   bytes: number;
+  replies: number;
+  got: number;
   onReply: (r: Reply, s: Sent) => void;
   /** For awaited calls: runs when the connection closes before the reply. */
   onLost?: () => void;
@@ -93,7 +98,7 @@ export class Connection {
   /** Queues a command built from `args`. */
   send(args: readonly Arg[], onReply: (r: Reply, s: Sent) => void): Sent {
     const { parts, bytes } = this.enc.command(args);
-    const s: Sent = { parts, bytes, onReply };
+    const s: Sent = { parts, bytes, replies: 1, got: 0, onReply };
     this.sendSent(s);
     return s;
   }
@@ -101,6 +106,7 @@ export class Connection {
   /** Queues already-encoded bytes (a resend, or a command encoded by the caller). */
   sendSent(s: Sent): void {
     if (this.closed) throw new FerryError('TARGET_CONNECTION_LOST', `connection to ${this.addr.host}:${this.addr.port} is closed`);
+    s.got = 0;
     this.fifo.push(s);
     this.out.push(s.parts);
     if (this.out.bytes >= FLUSH_BYTES) this.flush();
@@ -152,6 +158,11 @@ export class Connection {
     const s = this.fifo[this.head];
     if (!s) {
       this.destroy(new FerryError('TARGET_PROTOCOL', `reply from ${this.addr.host}:${this.addr.port} with no command waiting`));
+      return;
+    }
+    // A batch stays first in line until its last command is answered.
+    if (++s.got < s.replies) {
+      s.onReply(r, s);
       return;
     }
     this.fifo[this.head] = undefined as unknown as Sent;

@@ -31,6 +31,9 @@ import { rewriteEntry, type RewriteEnv } from './rewrite.js';
 import type { Target } from './target.js';
 import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandTable, type KeySpec } from './command-keys.js';
 
+/** Most RESTOREs in one batch item, and the bytes after which a batch is sent (flushRestores). */
+const RESTORE_BATCH_KEYS = 128;
+const RESTORE_BATCH_BYTES = 256 * 1024;
 /** Keys per MSET (the issue's measurement used 100). */
 const MSET_KEYS = 100;
 /** Largest raw string value sent through MSET; bigger ones gain nothing over RESTORE (the parser's string runs hold these). */
@@ -115,6 +118,7 @@ export class ImportWriter {
   constructor(private readonly t: Target, private readonly o: WriterOptions) {
     this.protoMax = t.info.protoMaxBulkLen ?? DEFAULT_PROTO_MAX_BULK_LEN;
     this.msetOk = o.mode === 'auto' && o.conflict === 'replace' && !t.cluster;
+    this.batchRestores = o.conflict === 'replace' && !t.cluster;
     t.onReply = (item, r) => this.reply(item, r);
   }
 
@@ -219,11 +223,69 @@ export class ImportWriter {
     f.now = e.expireAt === null ? 0 : Date.now();
     const enc = this.restoreEnc;
     const version = footerVersion(e)!;
+    const batched = this.batchRestores && o.shared;
+    let p: Promise<void> | undefined;
+    if (enc.spanOpen && (!batched || this.rbDb !== db || this.rbOwner !== o)) p = this.flushRestores();
+    if (batched && !enc.spanOpen) {
+      enc.beginSpan();
+      this.rbOwner = o;
+      this.rbDb = db;
+      this.rbOffsets = [];
+      this.rbBytes = 0;
+    }
     const parts = this.restoreInflating(e, version, f) ?? encodeRestore(enc, e, version, f, this.payloadRaw(e, input));
     this.c.commands++;
-    const it = this.t.itemOfKey(parts, enc.lastBytes, e.key, db, o, enc.takePins());
-    it.offset = e.offset;
+    if (!batched) {
+      const it = this.t.itemOfKey(parts, enc.lastBytes, e.key, db, o, enc.takePins());
+      it.offset = e.offset;
+      const q = this.t.write(it);
+      return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+    }
+    this.rbOffsets.push(e.offset);
+    this.rbBytes += enc.lastBytes;
+    if (++this.rbCount >= RESTORE_BATCH_KEYS || this.rbBytes >= RESTORE_BATCH_BYTES) {
+      const q = this.flushRestores();
+      return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+    }
+    return p;
+  }
+
+  /**
+   * Plain RESTOREs go in batches (standalone target, `--conflict replace`): one item of up to
+   * RESTORE_BATCH_KEYS commands, their bytes back to back, answered by as many replies. Per key that
+   * saves the item, its piece array and slab view, and the reply bookkeeping; and the in-flight
+   * window holds a few hundred objects instead of thousands (they outlived young-generation GCs).
+   * REPLACE makes a batch safe to send again whole after a reconnect (Item.settled keeps its
+   * answered keys from counting twice).
+   */
+  private readonly batchRestores: boolean;
+  private rbCount = 0;
+  private rbDb = -1;
+  private rbBytes = 0;
+  private rbOffsets: number[] = [];
+  /** The batch's owner: the shared owner of one input (a batch never mixes inputs). */
+  private rbOwner: KeyOwner | null = null;
+
+  /** Sends the pending RESTORE batch. */
+  private flushRestores(): Promise<void> | undefined {
+    const enc = this.restoreEnc;
+    if (!enc.spanOpen) return undefined;
+    const parts = enc.takeSpan();
+    const n = this.rbCount;
+    this.rbCount = 0;
+    // A batch whose only key failed before anything of it was written: nothing to send.
+    if (n === 0) return undefined;
+    const it = this.t.itemFromParts(parts, this.rbBytes, this.rbDb, this.rbOwner!, enc.takePins());
+    it.replies = n;
+    it.offsets = this.rbOffsets;
     return this.t.write(it);
+  }
+
+  /** Sends every pending batch (MSET and RESTORE): before anything that must come after them. */
+  flushBatches(): Promise<void> | undefined {
+    const p = this.flushMset();
+    const q = this.flushRestores();
+    return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
   }
 
   /**
@@ -481,7 +543,7 @@ export class ImportWriter {
   }
 
   private async flushAndWait(): Promise<void> {
-    const p = this.flushMset();
+    const p = this.flushBatches();
     if (p) await p;
   }
 
@@ -502,7 +564,7 @@ export class ImportWriter {
         return undefined;
       }
       if (this.t.cluster) return this.clusterCommand(rec, name, input).catch((err: unknown) => this.commandFailed(rec, input, err));
-      const flushed = this.flushMset();
+      const flushed = this.flushBatches();
       const o = this.owner('aof', rec.argv[1] ?? EMPTY, db, input, rec.offset, 'never', 1);
       // The file's own RESP bytes when the reader kept them: no re-encoding, and consecutive commands
       // (views of one read buffer) leave as one socket write.
@@ -619,6 +681,10 @@ export class ImportWriter {
     const o = item.owner as KeyOwner | null;
     if (!o) return;
     if (o.shared) {
+      // Reply i of the item (a batch has many); one a re-sent batch already had is not counted again.
+      const i = item.got - 1;
+      if (i < item.settled) return;
+      item.settled = i + 1;
       if (!isReplyError(r)) {
         this.c.keys++;
         this.c.settled++;
@@ -626,7 +692,8 @@ export class ImportWriter {
         this.c.skippedExisting++;
         this.c.settled++;
       } else {
-        this.report({ code: 'TARGET_REPLY_ERROR', message: `target refused the write: ${r.message}`, key: item.key!.toString(), input: o.input, offset: item.offset });
+        const key = item.offsets === null ? item.key!.toString() : commandKey(item.parts, i).toString();
+        this.report({ code: 'TARGET_REPLY_ERROR', message: `target refused the write: ${r.message}`, key, input: o.input, offset: item.offsets === null ? item.offset : item.offsets[i]! });
       }
       return;
     }
@@ -740,7 +807,7 @@ export class ImportWriter {
 
   /** Sends what is batched and waits until the target answered everything. */
   async finish(): Promise<void> {
-    const p = this.flushMset();
+    const p = this.flushBatches();
     if (p) await p;
     await this.t.idle();
   }
@@ -769,4 +836,28 @@ async function drain(e: Entry): Promise<void> {
   for await (const _ of e.chunks()) {
     /* discard */
   }
+}
+
+/**
+ * The key (second argument) of command `i` of an item's RESP bytes: how a batch's error names its key
+ * without keeping one per command (the error path only, so the pieces are joined first).
+ */
+export function commandKey(parts: readonly Buffer[], i: number): Buffer {
+  const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  let p = 0;
+  const line = (): number => {
+    const e = b.indexOf(13, p);
+    const n = Number(b.toString('latin1', p + 1, e));
+    p = e + 2;
+    return n;
+  };
+  for (let c = 0; p < b.length; c++) {
+    const argc = line();
+    for (let a = 0; a < argc; a++) {
+      const n = line();
+      if (c === i && a === 1) return b.subarray(p, p + n);
+      p += n + 2;
+    }
+  }
+  return EMPTY;
 }

@@ -44,6 +44,13 @@ export interface Item extends Sent {
   internal?: boolean;
   /** Encoder slabs this item's bytes live in, held until nothing will send them again (releaseItem). */
   pins: Pins;
+  /**
+   * Replies the writer already accounted for, over every transmission: a batch re-sent after a
+   * reconnect is answered again from its first command, and those answers must not count twice.
+   */
+  settled: number;
+  /** A batch's input offsets, one per command (for its errors); null for a single command. */
+  offsets: number[] | null;
 }
 
 export interface NodeLimits {
@@ -147,7 +154,7 @@ export class NodeWriter {
 
   /** Adds (sign 1) or removes (-1) an item from the in-flight counts. */
   private count(it: Item, sign: 1 | -1): void {
-    this.inflightCommands += sign;
+    this.inflightCommands += sign * it.replies;
     this.inflightBytes += sign * it.bytes;
     if (it.bytes >= this.limits.maxInflightBytes / 2) {
       this.bigBytes += sign * it.bytes;
@@ -199,7 +206,9 @@ export class NodeWriter {
 
   private readonly onItemReply = (r: Reply, s: Sent): void => {
     const item = s as Item;
-    this.count(item, -1);
+    // A batch leaves the in-flight counts with its last reply (the connection counts them in `got`).
+    const last = item.got >= item.replies;
+    if (last) this.count(item, -1);
     if (item.internal) {
       if (isReplyError(r)) this.fail(new FerryError('TARGET_REPLY_ERROR', `target ${this.name} refused ${this.describeInternal(item)}: ${r.message}`));
       releaseItem(item);
@@ -213,9 +222,9 @@ export class NodeWriter {
       if (o !== null) o.acked++;
       this.handler(item, r, this);
       // A group's items stay pinned until the group completes: a reconnect re-sends all of them.
-      if (o === null || o.replay !== 'group') releaseItem(item);
+      if (last && (o === null || o.replay !== 'group')) releaseItem(item);
     }
-    this.maybeRelease();
+    if (last) this.maybeRelease();
   };
 
   private describeInternal(item: Item): string {
@@ -414,7 +423,7 @@ const NOOP = (): void => {};
  * mixed import's profile).
  */
 export function newItem(parts: Buffer[], bytes: number, db: number, owner: Owner | null, pins: Pins = null): Item {
-  return { parts, bytes, db, owner, asking: false, redirects: 0, onReply: NOOP, onLost: undefined, hook: undefined, written: false, key: null, offset: -1, internal: false, pins };
+  return { parts, bytes, replies: 1, got: 0, db, owner, asking: false, redirects: 0, onReply: NOOP, onLost: undefined, hook: undefined, written: false, key: null, offset: -1, internal: false, pins, settled: 0, offsets: null };
 }
 
 /**

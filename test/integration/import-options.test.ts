@@ -15,6 +15,9 @@ import { isFerryError } from '../../src/errors/ferry-error.js';
 import type { ImportInput, ImportRecord } from '../../src/pipeline/types.js';
 import type { CommandRecord } from '../../src/entry/entry.js';
 import { rdbInput } from './import-helpers.js';
+import { readFileSync } from 'node:fs';
+import { parseRdb } from '../../src/rdb/parser.js';
+import { ByteSource } from '../../src/io/byte-source.js';
 
 let target: RedisServer;
 let c: Redis;
@@ -159,8 +162,22 @@ test('OOM on the target stops the import naming the key (never a silent success)
   });
   try {
     await assert.rejects(importRecords([rdbInput(f.path)], { target: t.url }), (e: unknown) => isFerryError(e, 'TARGET_REPLY_ERROR') && /OOM/.test(e.message) && typeof e.context.key === 'string');
+    await t.client().flushall();
     const s = await importRecords([rdbInput(f.path)], { target: t.url, onError: 'skip' });
     assert.ok(s.errors > 0 && s.errors + s.keys === 200, JSON.stringify({ ...s, errorList: s.errorList.length }));
+    // Each refused key is named with its own record's offset, also from inside a batch of RESTOREs
+    // (errors are listed up to 100): exactly the keys the target lacks.
+    const offsets = new Map<string, number>();
+    for await (const batch of parseRdb(new ByteSource(readFileSync(f.path), { name: f.path }))) {
+      for (const r of batch) if (r.kind === 'entry') offsets.set(r.entry.key.toString(), r.entry.offset);
+    }
+    const missing: string[] = [];
+    for (let i = 0; i < 200; i++) if (!(await t.client().exists(`k${i}`))) missing.push(`k${i}`);
+    assert.equal(missing.length, s.errors);
+    for (const e of s.errorList) {
+      assert.ok(missing.includes(e.key!), `listed key ${e.key} is on the target`);
+      assert.equal(e.offset, offsets.get(e.key!), `offset of ${e.key}`);
+    }
   } finally {
     await f.cleanup();
     await t.stop();
