@@ -18,7 +18,7 @@ import { runEntry } from '../rdb/rdb-entry.js';
 import { IMPORT_STRING_RUN_MAX } from '../pipeline/inline-limit.js';
 import { FerryError, asFerryError } from '../errors/ferry-error.js';
 import type { ErrorCode } from '../errors/catalogue.js';
-import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
+import { RespDecoder, ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import { RespEncoder, type Arg } from '../resp/encoder.js';
 import { readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from '../pipeline/types.js';
@@ -26,7 +26,7 @@ import { releaseItem, type Item, type Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
 import { encodeRestore, encodeRestoreInflating, footerVersion, payloadLength, type RestoreFlags } from './restore.js';
 import type { BlobContext } from '../rdb/blobs/context.js';
-import { INFLATE_MAX, inflatePieces, isOneBlob, lengthHeader, loneLzfLength, loneLzfStart, mayInflate } from './inflate-payload.js';
+import { INFLATE_MAX, inflatePieces, lengthHeader, loneLzfLength, loneLzfStart, mayInflate, mayInflateLone } from './inflate-payload.js';
 import { rewriteEntry, type RewriteEnv } from './rewrite.js';
 import type { Target } from './target.js';
 import { BROADCAST, REFUSED, SPLITTABLE, getkeysReply, keyIndexes, parseCommandTable, type KeySpec } from './command-keys.js';
@@ -41,8 +41,6 @@ const MSET_MAX_RAW = IMPORT_STRING_RUN_MAX;
 const MAX_ERROR_LIST = 100;
 const MSET = Buffer.from('MSET');
 const EMPTY = Buffer.alloc(0);
-/** An RDB string's LZF marker byte. */
-const LZF = 0xc3;
 
 type OwnerKind = 'restore' | 'rewrite' | 'mset' | 'aof' | 'txn';
 
@@ -239,13 +237,13 @@ export class ImportWriter {
       const it = this.t.itemOfKey(parts, enc.lastBytes, e.key, db, o, enc.takePins());
       it.offset = e.offset;
       const q = this.t.write(it);
-      return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+      return both(p, q);
     }
     this.rbOffsets.push(e.offset);
     this.rbBytes += enc.lastBytes;
     if (++this.rbCount >= RESTORE_BATCH_KEYS || this.rbBytes >= RESTORE_BATCH_BYTES) {
       const q = this.flushRestores();
-      return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+      return both(p, q);
     }
     return p;
   }
@@ -285,7 +283,7 @@ export class ImportWriter {
   flushBatches(): Promise<void> | undefined {
     const p = this.flushMset();
     const q = this.flushRestores();
-    return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+    return both(p, q);
   }
 
   /**
@@ -294,12 +292,22 @@ export class ImportWriter {
    */
   private restoreInflating(e: Entry, version: number, f: RestoreFlags): Buffer[] | null {
     const raw = e.raw!;
-    if (raw[0] !== LZF || !this.o.inflate || e.source.magic !== 'REDIS' || e.keyMeta !== null || !isOneBlob(e.typeByte)) return null;
+    if (!mayInflateLone(e.typeByte, raw) || !this.inflates(e)) return null;
     const len = loneLzfLength(raw);
     if (len < 0 || len > INFLATE_MAX) return null;
     const pre = lengthHeader(len);
-    if (pre.length + len + 11 > this.protoMax) return null;
+    if (!this.fitsPayload(pre.length + len)) return null;
     return encodeRestoreInflating(this.restoreEnc, e, version, f, pre, loneLzfStart, len);
+  }
+
+  /** Whether this import sends the entry's LZF strings inflated (`--keep-lzf` not given; forms it rewrites). */
+  private inflates(e: Entry): boolean {
+    return this.o.inflate && e.source.magic === 'REDIS' && e.keyMeta === null;
+  }
+
+  /** Whether a RESTORE payload of `valueBytes` (type byte and footer aside) is within proto-max-bulk-len. */
+  private fitsPayload(valueBytes: number): boolean {
+    return valueBytes + 11 <= this.protoMax;
   }
 
   /**
@@ -308,13 +316,12 @@ export class ImportWriter {
    */
   private payloadRaw(e: Entry, input: string): Buffer | Buffer[] {
     const raw = e.raw!;
-    if (!this.o.inflate || e.source.magic !== 'REDIS' || e.keyMeta !== null) return raw;
-    if (!mayInflate(e.typeByte, raw)) return raw;
+    if (!this.inflates(e) || !mayInflate(e.typeByte, raw)) return raw;
     const inflated = inflatePieces(e.typeByte, raw, this.blobCtx.at(input, e.key, e.offset));
     if (inflated === null) return raw;
     let n = 0;
     for (const p of inflated) n += p.length;
-    return n + 11 <= this.protoMax ? inflated : raw;
+    return this.fitsPayload(n) ? inflated : raw;
   }
 
   /**
@@ -341,9 +348,7 @@ export class ImportWriter {
     o.keyCount++;
     this.c.paths.mset++;
     if (o.keyCount >= MSET_KEYS) {
-      const q = this.flushMset();
-      if (p && q) return Promise.all([p, q]).then(() => undefined);
-      return p ?? q;
+      return both(p, this.flushMset());
     }
     return p;
   }
@@ -392,7 +397,7 @@ export class ImportWriter {
       i = upto;
       if (o.keyCount >= MSET_KEYS) {
         const q = this.flushMset();
-        p = p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+        p = both(p, q);
       }
       if (p) return p.then(() => this.runMset(run, db, input, i, n));
     }
@@ -569,8 +574,7 @@ export class ImportWriter {
       // The file's own RESP bytes when the reader kept them: no re-encoding, and consecutive commands
       // (views of one read buffer) leave as one socket write.
       const p = rec.raw ? this.sendRaw(rec.raw, db, o) : this.send(rec.argv, null, db, o);
-      if (flushed && p) return Promise.all([flushed, p]).then(() => undefined);
-      return flushed ?? p;
+      return both(flushed, p);
     } catch (err) {
       this.commandFailed(rec, input, err);
       return undefined;
@@ -832,6 +836,11 @@ class EntryBlobContext implements BlobContext {
 }
 
 /** Reads a streamed value to its end without using it (skipped keys must still be consumed). */
+/** Two backpressure answers as one: undefined when neither asks to wait. */
+function both(p: Promise<void> | undefined, q: Promise<void> | undefined): Promise<void> | undefined {
+  return p && q ? Promise.all([p, q]).then(() => undefined) : p ?? q;
+}
+
 async function drain(e: Entry): Promise<void> {
   for await (const _ of e.chunks()) {
     /* discard */
@@ -840,24 +849,15 @@ async function drain(e: Entry): Promise<void> {
 
 /**
  * The key (second argument) of command `i` of an item's RESP bytes: how a batch's error names its key
- * without keeping one per command (the error path only, so the pieces are joined first).
+ * without keeping one per command. The error path only, so the reply decoder reads the commands
+ * (arrays of bulk strings, like any array reply).
  */
 export function commandKey(parts: readonly Buffer[], i: number): Buffer {
-  const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  let p = 0;
-  const line = (): number => {
-    const e = b.indexOf(13, p);
-    const n = Number(b.toString('latin1', p + 1, e));
-    p = e + 2;
-    return n;
-  };
-  for (let c = 0; p < b.length; c++) {
-    const argc = line();
-    for (let a = 0; a < argc; a++) {
-      const n = line();
-      if (c === i && a === 1) return b.subarray(p, p + n);
-      p += n + 2;
-    }
-  }
-  return EMPTY;
+  let n = 0;
+  let key: Buffer = EMPTY;
+  const dec = new RespDecoder((r) => {
+    if (n++ === i && Array.isArray(r) && Buffer.isBuffer(r[1])) key = r[1];
+  });
+  for (const p of parts) dec.feed(p);
+  return key;
 }

@@ -47,7 +47,12 @@ export function encodeRdbLength(n: number): Buffer {
  * are neither quicklists nor LZF blobs).
  */
 export function mayInflate(typeByte: number, raw: Buffer): boolean {
-  return typeByte === QUICKLIST || typeByte === QUICKLIST_2 || (raw[0] === LZF && ONE_BLOB.has(typeByte));
+  return typeByte === QUICKLIST || typeByte === QUICKLIST_2 || mayInflateLone(typeByte, raw);
+}
+
+/** The one-blob half of `mayInflate`: a one-blob type whose value starts with an LZF string. */
+export function mayInflateLone(typeByte: number, raw: Buffer): boolean {
+  return raw[0] === LZF && ONE_BLOB.has(typeByte);
 }
 
 /**
@@ -116,11 +121,6 @@ export function loneLzfLength(raw: Buffer): number {
 
 /** Where the LZF data starts in the value `loneLzfLength` last measured. */
 export let loneLzfStart = 0;
-
-/** One-blob types (ONE_BLOB) whose whole value may be one LZF string. */
-export function isOneBlob(typeByte: number): boolean {
-  return ONE_BLOB.has(typeByte);
-}
 
 /**
  * RDB length headers of lengths under 16 KiB, each made once. Filled up front: an empty array written
