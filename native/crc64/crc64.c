@@ -218,7 +218,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const char *name;
   e->fn = best_engine(&name);
 
-  napi_value ab, state, fn_update, fn_table, fn_lzf, fn_pairs, fn_restore, abi, engine;
+  napi_value ab, state, fn_update, fn_table, fn_lzf, fn_pairs, fn_restore, fn_restore_run, abi, engine;
   void *ab_data;
   if (napi_create_arraybuffer(env, 4 * sizeof(double), &ab_data, &ab) != napi_ok ||
       napi_create_typedarray(env, napi_float64_array, 4, ab, 0, &state) != napi_ok) {
@@ -247,6 +247,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       napi_create_function(env, "lzfInflate", NAPI_AUTO_LENGTH, ferry_lzf_inflate_js, NULL, &fn_lzf) != napi_ok ||
       napi_create_function(env, "respPairs", NAPI_AUTO_LENGTH, ferry_resp_pairs_js, e, &fn_pairs) != napi_ok ||
       napi_create_function(env, "respRestore", NAPI_AUTO_LENGTH, ferry_resp_restore_js, e, &fn_restore) != napi_ok ||
+      napi_create_function(env, "respRestoreRun", NAPI_AUTO_LENGTH, ferry_resp_restore_run_js, e, &fn_restore_run) != napi_ok ||
       napi_create_uint32(env, FERRY_CRC64_ABI, &abi) != napi_ok ||
       napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &engine) != napi_ok ||
       napi_set_named_property(env, exports, "update", fn_update) != napi_ok ||
@@ -254,6 +255,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       napi_set_named_property(env, exports, "lzfInflate", fn_lzf) != napi_ok ||
       napi_set_named_property(env, exports, "respPairs", fn_pairs) != napi_ok ||
       napi_set_named_property(env, exports, "respRestore", fn_restore) != napi_ok ||
+      napi_set_named_property(env, exports, "respRestoreRun", fn_restore_run) != napi_ok ||
       napi_set_named_property(env, exports, "io", io) != napi_ok ||
       napi_set_named_property(env, exports, "state", state) != napi_ok ||
       napi_set_named_property(env, exports, "abi", abi) != napi_ok ||

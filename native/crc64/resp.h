@@ -20,4 +20,5 @@ typedef struct {
 
 napi_value ferry_resp_pairs_js(napi_env env, napi_callback_info info);
 napi_value ferry_resp_restore_js(napi_env env, napi_callback_info info);
+napi_value ferry_resp_restore_run_js(napi_env env, napi_callback_info info);
 #endif

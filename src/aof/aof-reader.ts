@@ -38,6 +38,8 @@ export interface AofReadOptions {
   leased?: boolean;
   /** Passed to the RDB parser (RdbParseOptions.stringRuns): the consumer handles string runs. */
   stringRuns?: number;
+  /** Passed to the RDB parser (RdbParseOptions.keyRuns): the consumer handles key runs. */
+  keyRuns?: boolean;
   /** Input size when known (lets the RDB parser refuse lengths past the end at once). */
   size?: number | null;
   /** Records per yielded batch. */
@@ -70,7 +72,7 @@ export async function* readAof(src: ByteSource, opts: AofReadOptions = {}): Asyn
     // An RDB that does not say it is an AOF base may carry bytes after its CRC (some tools append a
     // hash); redis-server ignores them, so do we, with a notice, unless they read as commands.
     let aofBase = false;
-    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit, size: opts.size, leased: opts.leased ?? false, stringRuns: opts.stringRuns ?? 0 })) {
+    for await (const batch of parseRdb(src, { name: src.name, checksum: opts.checksum, inlineLimit: opts.inlineLimit, size: opts.size, leased: opts.leased ?? false, stringRuns: opts.stringRuns ?? 0, keyRuns: opts.keyRuns ?? false })) {
       for (const r of batch) {
         if (r.kind === 'aux' && isAofMarker(r.key, r.value)) aofBase = true;
       }

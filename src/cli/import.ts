@@ -73,6 +73,7 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
     inlineLimit: IMPORT_INLINE_LIMIT,
     leased: true,
     stringRuns: IMPORT_STRING_RUN_MAX,
+    keyRuns: true,
     buckets: config.buckets,
     dataRoot: config.dataDir,
     aofTruncated: o.aofTruncated,

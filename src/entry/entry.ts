@@ -153,6 +153,34 @@ export interface StringRun {
   base: number;
 }
 
+/**
+ * Keys of one db whose value is small and in one of the forms a RESTORE takes as the file has them
+ * (KEY_RUN_TYPES in rdb/parser.ts: strings with an expiry, listpacks, ziplists, intsets, quicklists,
+ * hashtable sets, hashes and zsets), with no LRU/LFU hint or key metadata, as byte ranges of one
+ * input buffer instead of an Entry each (RdbParseOptions.keyRuns: only for a consumer that handles
+ * them, the import writer, which encodes a whole run of RESTOREs in one native call). Like StringRun:
+ * keys `from` to `to` - 1 of the batch, in `buf`, valid while the batch is. Per key, six numbers in
+ * `pos`: key start and end, value start and end (the value's bytes: a RESTORE payload's middle), the
+ * start of its record (expiry opcode included) relative to `base`, and the type byte; and in `exp`
+ * its expiry in unix ms, or -1 for none.
+ */
+export interface KeyRun {
+  kind: 'keys';
+  db: number;
+  buf: Buffer;
+  pos: Int32Array;
+  exp: Float64Array;
+  from: number;
+  to: number;
+  source: SourceFormat;
+  file: string;
+  limits: { maxString: number; inputSize: number | null };
+  base: number;
+}
+
+/** Numbers per key in KeyRun.pos. */
+export const KEY_RUN_STRIDE = 6;
+
 /** Non-key records an RDB holds; writers act on functions and scripts, inspect reports all. */
 export type RdbRecord =
   | { kind: 'header'; magic: 'REDIS' | 'VALKEY'; version: number }
@@ -162,6 +190,7 @@ export type RdbRecord =
   | { kind: 'module-aux'; moduleName: string; when: number; raw: Buffer; offset: number }
   | { kind: 'entry'; entry: Entry }
   | StringRun
+  | KeyRun
   /** `emptyKeysSkipped`: empty collections in the file, which Redis refuses to load, dropped by the parser. */
   | { kind: 'end'; bytes: number; checksum: bigint | null; checksumOk: boolean | null; emptyKeysSkipped?: number };
 

@@ -17,6 +17,14 @@ import { retire, type Lease, type LeasePool } from './buffer-lease.js';
 /** Thrown by synchronous reads that need bytes not yet buffered. A singleton: cheap to throw. */
 export class ShortRead {
   need = 0;
+  /**
+   * An estimate of the bytes still to come after the read position (set by skipValue inside a
+   * collection, from its element count and the mean element so far), or 0: how much the parser asks
+   * to buffer next, so a multi-megabyte value is buffered in a read or two instead of re-walked at
+   * every doubling from 64 KiB. Never a decision (`need` alone says a value is too big to inline);
+   * the parser resets it once read.
+   */
+  hint = 0;
 }
 export const SHORT = new ShortRead();
 

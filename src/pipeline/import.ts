@@ -114,6 +114,8 @@ function dispatch(w: ImportWriter, rec: ImportRecord, input: string): Promise<vo
       return w.entry(rec.entry, input);
     case 'strings':
       return w.strings(rec, input);
+    case 'keys':
+      return w.keys(rec, input);
     case 'function':
       return w.func(rec.code, input, rec.offset);
     case 'aux':

@@ -22,6 +22,7 @@ export interface NativeAddon {
   io?: Float64Array;
   respPairs?: (dst: Uint8Array, src: Uint8Array, pos: Int32Array) => void;
   respRestore?: (dst: Uint8Array, key: Uint8Array, raw: Uint8Array, pre?: Uint8Array) => void;
+  respRestoreRun?: (dst: Uint8Array, src: Uint8Array, pos: Int32Array, exp: Float64Array, vers: Uint8Array) => void;
 }
 
 export const NATIVE_ADDON: { mod: NativeAddon | null; status: string } = (() => {

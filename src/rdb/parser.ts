@@ -10,7 +10,7 @@
 import { SHORT, type ByteSource } from '../io/byte-source.js';
 import { LeasePool } from '../io/buffer-lease.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { RdbRecord, StringRun } from '../entry/entry.js';
+import { KEY_RUN_STRIDE, type KeyRun, type RdbRecord, type StringRun } from '../entry/entry.js';
 import { Crc64 } from './crc64.js';
 import { OP, typeInfo, MAX_REDIS_RDB, VALKEY_RDB_VERSIONS } from './constants.js';
 import { readLength, readLengthBig, readString, skipString, skipModuleOpcodes, moduleIdToName, STR_INT, STR_LZF, DEFAULT_LIMITS, type ReadLimits } from './primitives.js';
@@ -45,6 +45,28 @@ export interface RdbParseOptions {
    * handle StringRun records (the import writer batches them into MSETs). 0 or absent: never.
    */
   stringRuns?: number;
+  /**
+   * Emit keys of the simple RESTORE-able forms (KEY_RUN_TYPES; no hint or key metadata; an expiry
+   * of at most 2^53 ms; a value of at most `inlineLimit` wholly in the buffer) as `keys` runs of byte
+   * ranges instead of an Entry each: the consumer must handle KeyRun records (the import writer
+   * encodes them as batches of RESTOREs in one native call). Plain strings with no expiry are left to
+   * string runs or entries (the writer sends them by MSET).
+   */
+  keyRuns?: boolean;
+}
+
+/**
+ * Type bytes a key run may hold: every type whose RESTORE form the writer chooses from the type byte
+ * alone. Not modules (6, 7: the writer names the module per key) nor hashes with field TTLs (22-25:
+ * the target's hash field expiry decides). 1 = yes.
+ */
+const KEY_RUN_TYPES = [0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 26];
+
+/** KEY_RUN_TYPES as a table by type byte, of the types `magic` defines (1 = may join a key run). */
+function keyRunTable(magic: 'REDIS' | 'VALKEY'): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const b of KEY_RUN_TYPES) if (typeInfo(magic, b)) t[b] = 1;
+  return t;
 }
 
 export const DEFAULT_INLINE_LIMIT = 4 * 1024 * 1024;
@@ -123,6 +145,13 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
    */
   const runPos = runMax > 0 ? new Int32Array(5 * MAX_BATCH) : new Int32Array(0);
   let runKeys = 0;
+  const keyRuns = opts.keyRuns ?? false;
+  /** The key run being extended, and its batch's key ranges and expiries (reused like runPos). */
+  const keyTypes = keyRunTable(magic);
+  let krun: KeyRun | null = null;
+  const keyPos = keyRuns ? new Int32Array(KEY_RUN_STRIDE * MAX_BATCH) : new Int32Array(0);
+  const keyExp = keyRuns ? new Float64Array(MAX_BATCH) : new Float64Array(0);
+  let keyRunKeys = 0;
 
   // ---- per-key state set by key-specific opcodes, reset after each key
   let db = 0;
@@ -170,6 +199,49 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
     return true;
   };
 
+  /**
+   * The keyRuns fast path, after a type byte of KEY_RUN_TYPES with no hint or metadata pending: when
+   * the key is a plain-length string and the value is wholly in the buffer, small and not empty,
+   * records their ranges in the current key run and returns true; else returns false with nothing
+   * consumed (the general path then reads the record, with its checks and errors).
+   */
+  const tryKeyRun = (recStart: number, op: number): boolean => {
+    const b = src.buf;
+    const at = src.pos;
+    const klen = plainLengthAt(b, at);
+    if (klen < 0 || klen > limits.maxString) return false;
+    const ks = plainLengthEnd;
+    const ke = ks + klen;
+    if (ke > b.length) return false;
+    src.pos = ke;
+    let empty: boolean;
+    try {
+      empty = skipValue(src, op, magic, limits).empty;
+    } catch {
+      // Short or corrupt: the general path reads it again and waits for bytes or names the error.
+      src.pos = at;
+      return false;
+    }
+    if (empty || src.pos - ke > inlineLimit) {
+      src.pos = at;
+      return false;
+    }
+    if (krun === null || krun.buf !== b || krun.db !== db) {
+      krun = { kind: 'keys', db, buf: b, pos: keyPos, exp: keyExp, from: keyRunKeys, to: keyRunKeys, source, file: name, limits, base: src.base };
+      batch.push(krun);
+    }
+    const k = KEY_RUN_STRIDE * keyRunKeys;
+    keyPos[k] = ks;
+    keyPos[k + 1] = ke;
+    keyPos[k + 2] = ke;
+    keyPos[k + 3] = src.pos;
+    keyPos[k + 4] = (keyStart >= 0 ? keyStart : recStart) - krun.base;
+    keyPos[k + 5] = op;
+    keyExp[keyRunKeys] = expireAt ?? -1;
+    krun.to = ++keyRunKeys;
+    return true;
+  };
+
   const resetKeyState = () => {
     expireAt = null;
     idle = null;
@@ -187,9 +259,14 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         const recStart = src.offset;
         const op = src.u8();
         // A small plain string may join the batch's string run (stringRuns); any other key is an entry.
-        const inRun = op === 0 && runMax > 0 && expireAt === null && idle === null && freq === null && keyMeta === null && tryRun(recStart);
-        if (inRun || op < OP.VALKEY_UPDATE) {
-          if (!inRun) {
+        const plain = idle === null && freq === null && keyMeta === null;
+        const inRun = op === 0 && runMax > 0 && expireAt === null && plain && tryRun(recStart);
+        // Any other key of a simple RESTORE-able form may join the batch's key run (keyRuns). Its
+        // expiry is kept as a double, -1 for none: a negative or unsafe one takes the general path.
+        const inKeys = !inRun && keyRuns && plain && keyTypes[op] === 1 && (expireAt === null ? op !== 0 : expireAt >= 0 && expireAt <= Number.MAX_SAFE_INTEGER) && tryKeyRun(recStart, op);
+        if (inKeys) resetKeyState();
+        if (inRun || inKeys || op < OP.VALKEY_UPDATE) {
+          if (!inRun && !inKeys) {
             // ---- a key: type byte, key string, value
             const info = typeInfo(magic, op);
             if (!info) {
@@ -232,6 +309,8 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
             batchKeys = 0;
             run = null;
             runKeys = 0;
+            krun = null;
+            keyRunKeys = 0;
             src.releaseDropped();
           }
           continue;
@@ -353,6 +432,8 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
       batchKeys = 0;
       run = null;
       runKeys = 0;
+      krun = null;
+      keyRunKeys = 0;
       if (streamInstead && curKey !== null) {
         // ---- a big value: emitted as a stream read straight from the input
         const key = curKey;
@@ -389,8 +470,11 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         src.bigFillsPaused = false;
         continue;
       }
+      // skipValue's estimate of a collection's rest (SHORT.hint) sizes the next read; it decides nothing.
+      const hinted = SHORT.hint > 0 ? at - src.committedOffset + SHORT.hint : 0;
+      SHORT.hint = 0;
       src.rewind();
-      let want = Math.max(src.available * 2, need, 64 * 1024);
+      let want = Math.max(src.available * 2, need, hinted, 64 * 1024);
       if (curKey !== null) want = Math.min(want, inlineLimit + 64 * 1024);
       if (!(await src.fill(want)) && src.available < need) {
         const what = curKey !== null ? `the value of key ${JSON.stringify(curKey.toString('latin1'))} (type ${curType})` : curType >= 0 ? `a key of type ${curType}` : 'a record';

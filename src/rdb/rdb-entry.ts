@@ -1,7 +1,8 @@
 /** The Entry the RDB parser emits: raw bytes when small, a one-shot chunk stream when big. */
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { ChunkOptions, Entry, SourceFormat, StringRun, ValueChunk, ValueType } from '../entry/entry.js';
+import { KEY_RUN_STRIDE, type ChunkOptions, type Entry, type KeyRun, type SourceFormat, type StringRun, type ValueChunk, type ValueType } from '../entry/entry.js';
+import { typeInfo } from './constants.js';
 import type { DecodeContext } from './values/batches.js';
 import type { ReadLimits } from './primitives.js';
 import { decodeValue } from './values/decode.js';
@@ -103,4 +104,22 @@ export function runEntry(run: StringRun, i: number): RdbEntry {
   const ve = p[5 * i + 3]!;
   const raw = run.buf.subarray(ke, ve);
   return new RdbEntry(run.db, Buffer.from(run.buf.subarray(ks, ke)), 0, 'string', 'raw', null, raw.length, raw, run.base + p[5 * i + 4]!, run.base + ke, run.source, run.file, run.limits);
+}
+
+/**
+ * Key `i` of a key run as an Entry, for a consumer that does not encode the run whole (another
+ * target, policy or mode; a key the native encoder declined): the entry the general parser path
+ * makes of the same record, the key copied, the value a view.
+ */
+export function keyRunEntry(run: KeyRun, i: number): RdbEntry {
+  const p = run.pos;
+  const k = KEY_RUN_STRIDE * i;
+  const ks = p[k]!;
+  const ke = p[k + 1]!;
+  const typeByte = p[k + 5]!;
+  const raw = run.buf.subarray(p[k + 2]!, p[k + 3]!);
+  const info = typeInfo(run.source.magic, typeByte)!;
+  const encoding = typeByte === 0 ? (raw[0] === 0xc3 ? 'lzf' : raw[0]! >> 6 === 3 ? 'int' : 'raw') : info.encoding;
+  const exp = run.exp[i]!;
+  return new RdbEntry(run.db, Buffer.from(run.buf.subarray(ks, ke)), typeByte, info.type, encoding, exp < 0 ? null : exp, raw.length, raw, run.base + p[k + 4]!, run.base + ke, run.source, run.file, run.limits);
 }

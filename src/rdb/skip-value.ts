@@ -3,7 +3,7 @@
  * raw bytes are passed on untouched and only lengths are walked. Also tells whether the value is
  * empty (an empty collection, which Redis refuses to load), from counts and blob headers alone.
  */
-import type { ByteSource } from '../io/byte-source.js';
+import { SHORT, type ByteSource } from '../io/byte-source.js';
 import { readLength, readLengthBig, skipString, skipModuleOpcodes, type ReadLimits, STR_RAW } from './primitives.js';
 
 /** Result flags of a skip; `strEncoding` is set for type 0 (raw/int/lzf). */
@@ -37,6 +37,17 @@ function blobCount(src: ByteSource, limits: ReadLimits, kind: 'ziplist' | 'listp
   }
 }
 
+/**
+ * A short read inside a collection of `n` elements, `i` of them skipped since `start`: sets
+ * SHORT.hint to the rest's estimated size (the mean element so far, plus a tenth), so the parser
+ * buffers a big value in one or two more reads; each retry re-walks the value from its start, and
+ * doubling from 64 KiB walked a 500,000-field hash some twenty times. Returns `err` to rethrow.
+ */
+function hintRest(err: unknown, src: ByteSource, start: number, i: number, n: number): unknown {
+  if (err === SHORT && i > 0) SHORT.hint = Math.ceil(((src.pos - start) / i) * (n - i) * 1.1);
+  return err;
+}
+
 /** Advances past one value of `typeByte`; throws SHORT when incomplete. */
 export function skipValue(src: ByteSource, typeByte: number, magic: 'REDIS' | 'VALKEY', limits: ReadLimits): SkipResult {
   out.empty = false;
@@ -48,34 +59,58 @@ export function skipValue(src: ByteSource, typeByte: number, magic: 'REDIS' | 'V
     case 1:
     case 2: {
       const n = readLength(src);
-      for (let i = 0; i < n; i++) skipString(src, limits);
+      const start = src.pos;
+      let i = 0;
+      try {
+        for (; i < n; i++) skipString(src, limits);
+      } catch (err) {
+        throw hintRest(err, src, start, i, n);
+      }
       out.empty = n === 0;
       return out;
     }
     case 3: {
       const n = readLength(src);
-      for (let i = 0; i < n; i++) {
-        skipString(src, limits);
-        const l = src.u8();
-        if (l < 253) src.skip(l);
+      const start = src.pos;
+      let i = 0;
+      try {
+        for (; i < n; i++) {
+          skipString(src, limits);
+          const l = src.u8();
+          if (l < 253) src.skip(l);
+        }
+      } catch (err) {
+        throw hintRest(err, src, start, i, n);
       }
       out.empty = n === 0;
       return out;
     }
     case 4: {
       const n = readLength(src);
-      for (let i = 0; i < n; i++) {
-        skipString(src, limits);
-        skipString(src, limits);
+      const start = src.pos;
+      let i = 0;
+      try {
+        for (; i < n; i++) {
+          skipString(src, limits);
+          skipString(src, limits);
+        }
+      } catch (err) {
+        throw hintRest(err, src, start, i, n);
       }
       out.empty = n === 0;
       return out;
     }
     case 5: {
       const n = readLength(src);
-      for (let i = 0; i < n; i++) {
-        skipString(src, limits);
-        src.skip(8);
+      const start = src.pos;
+      let i = 0;
+      try {
+        for (; i < n; i++) {
+          skipString(src, limits);
+          src.skip(8);
+        }
+      } catch (err) {
+        throw hintRest(err, src, start, i, n);
       }
       out.empty = n === 0;
       return out;

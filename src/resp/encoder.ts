@@ -347,6 +347,51 @@ export class RespEncoder {
     }
   }
 
+  /**
+   * Span API: the RESTOREs of key-run keys `from` to `to` - 1 (entry.ts KeyRun) by the native encoder
+   * (resp.c respRestoreRun documents the arguments), rotating the slab when a key needs more room
+   * than is left. Returns its status: 0 `to` reached, 2 key `runNext` declined (the caller writes it
+   * by the per-key path), 3 `budget` bytes written. `runNext` is the first key not done, `runWritten`
+   * and `runExpired` the keys written and skipped as expired, `runBytes` the bytes. The caller checked
+   * that NATIVE_RESP is there.
+   */
+  restoreRun(src: Buffer, pos: Int32Array, exp: Float64Array, vers: Uint8Array, from: number, to: number, now: number, flags: number, protoMax: number, budget: number, inflateMax: number): number {
+    const n = NATIVE_RESP!;
+    const io = n.io;
+    let status = 1;
+    this.runNext = from;
+    this.runWritten = 0;
+    this.runExpired = 0;
+    this.runBytes = 0;
+    for (;;) {
+      this.ensure(0);
+      io[0] = this.used;
+      io[1] = this.runNext;
+      io[2] = to;
+      io[3] = now;
+      io[4] = flags;
+      io[5] = protoMax;
+      io[6] = budget - this.runBytes;
+      io[7] = inflateMax;
+      n.restoreRun(this.slab, src, pos, exp, vers);
+      const end = io[0]!;
+      this.runBytes += end - this.used;
+      this.used = end;
+      this.runNext = io[1]!;
+      status = io[2]!;
+      this.runWritten += io[3]!;
+      this.runExpired += io[4]!;
+      if (status !== 1) return status;
+      // Key runNext did not fit the slab's rest: a new slab (the span so far is cut into a piece).
+      this.ensure(io[5]!);
+    }
+  }
+
+  runNext = 0;
+  runWritten = 0;
+  runExpired = 0;
+  runBytes = 0;
+
   /** Starts a span (see `bulk`). */
   beginSpan(): void {
     this.parts = NO_PARTS;

@@ -15,6 +15,8 @@ export interface NativeResp {
   io: Float64Array;
   pairs(dst: Uint8Array, src: Uint8Array, pos: Int32Array): void;
   restore(dst: Uint8Array, key: Uint8Array, raw: Uint8Array, pre?: Uint8Array): void;
+  /** A key run's RESTOREs (entry.ts KeyRun), back to back; resp.c respRestoreRun documents io. */
+  restoreRun(dst: Uint8Array, src: Uint8Array, pos: Int32Array, exp: Float64Array, vers: Uint8Array): void;
 }
 
 let status = 'loaded';
@@ -26,11 +28,11 @@ export const NATIVE_RESP: NativeResp | null = (() => {
     status = NATIVE_ADDON.status;
     return null;
   }
-  if (!m.io || !m.respPairs || !m.respRestore) {
+  if (!m.io || !m.respPairs || !m.respRestore || !m.respRestoreRun) {
     status = 'built before its RESP encoders: run npm install again';
     return null;
   }
-  const n: NativeResp = { io: m.io, pairs: m.respPairs, restore: m.respRestore };
+  const n: NativeResp = { io: m.io, pairs: m.respPairs, restore: m.respRestore, restoreRun: m.respRestoreRun };
   try {
     if (!selfCheck(n)) {
       status = 'giving wrong RESP bytes: not used';
@@ -46,7 +48,7 @@ export const NATIVE_RESP: NativeResp | null = (() => {
 export const NATIVE_RESP_STATUS = status;
 
 /**
- * One RESTORE and one MSET pair, against bytes built here by hand (a CRC by the JS engine), so a
+ * One RESTORE, one MSET pair and a run of one RESTORE, against bytes built here by hand (a CRC by the JS engine), so a
  * wrong build is never used: the same check crc64.ts and lzf.ts make of theirs.
  */
 function selfCheck(n: NativeResp): boolean {
@@ -81,5 +83,19 @@ function selfCheck(n: NativeResp): boolean {
   io[2] = 1;
   n.pairs(dst, raw, pos);
   const pair = Buffer.from('$3\r\n\x0bhe\r\n$8\r\nlo world\r\n', 'latin1');
-  return io[0] === 2 + pair.length && io[1] === 1 && dst.subarray(2, 2 + pair.length).equals(pair);
+  if (io[0] !== 2 + pair.length || io[1] !== 1 || !dst.subarray(2, 2 + pair.length).equals(pair)) return false;
+  // The same RESTORE as a key run of one key (type 0, version 9, the same expiry, REPLACE).
+  const vers = new Uint8Array(256);
+  vers[0] = 9;
+  io[0] = 3;
+  io[1] = 0;
+  io[2] = 1;
+  io[3] = 0;
+  io[4] = 1;
+  io[5] = 1 << 20;
+  io[6] = 1 << 20;
+  io[7] = 1 << 20;
+  dst.fill(0);
+  n.restoreRun(dst, Buffer.concat([key, raw]), Int32Array.from([1, 6, 8, 20, 0, 0]), Float64Array.from([1234567890123]), vers);
+  return io[0] === 3 + want.length && io[2] === 0 && io[3] === 1 && dst.subarray(3, 3 + want.length).equals(want);
 }

@@ -46,6 +46,8 @@ export interface ReadOptions {
   leased?: boolean;
   /** Passed to the RDB parser (RdbParseOptions.stringRuns): the consumer handles string runs. */
   stringRuns?: number;
+  /** Passed to the RDB parser (RdbParseOptions.keyRuns): the consumer handles key runs. */
+  keyRuns?: boolean;
   /**
    * Checking passes before the first record (AOF framing, whole .gz expansion), so a bad file writes
    * nothing. Default true; false reads each file once, for readers that write nothing (inspect).
@@ -69,7 +71,7 @@ function limitsOf(o: ReadOptions): ArchiveLimits {
 }
 
 function aofOptions(o: ReadOptions, size: number | null): AofReadOptions {
-  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, leased: o.leased, stringRuns: o.stringRuns, size };
+  return { truncated: o.aofTruncated, refused: o.aofRefused, onNotice: o.onNotice, checksum: o.checksum, inlineLimit: o.inlineLimit, leased: o.leased, stringRuns: o.stringRuns, keyRuns: o.keyRuns, size };
 }
 
 /** How many times a file starting with `head` is read: twice when it gets the AOF checking pass. */
@@ -191,6 +193,7 @@ export function multipartInput(
     inlineLimit: o.inlineLimit,
     leased: o.leased,
     stringRuns: o.stringRuns,
+    keyRuns: o.keyRuns,
     ...(checked ? { checked } : {}),
   };
   const opener = (file: string): Promise<AsyncIterable<Buffer>> => open(file, m.add);

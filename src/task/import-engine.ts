@@ -53,7 +53,7 @@ export class ImportEngine implements TaskEngine {
   async run(plan: ImportPlan, hooks: RunHooks) {
     const inputs = await openInputs(
       plan.files.map((key) => ({ bucket: plan.bucket.name, key })),
-      { buckets: [plan.bucket], dataRoot: this.o.dataRoot, signal: hooks.signal, inlineLimit: IMPORT_INLINE_LIMIT, leased: true, stringRuns: IMPORT_STRING_RUN_MAX, ...(this.o.env ? { env: this.o.env } : {}) },
+      { buckets: [plan.bucket], dataRoot: this.o.dataRoot, signal: hooks.signal, inlineLimit: IMPORT_INLINE_LIMIT, leased: true, stringRuns: IMPORT_STRING_RUN_MAX, keyRuns: true, ...(this.o.env ? { env: this.o.env } : {}) },
     );
     for (const input of inputs) {
       const f = peekFormat(input);

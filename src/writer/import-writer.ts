@@ -13,8 +13,9 @@
  * commands were answered without error; the summary is built from those counts, never from what
  * was merely sent.
  */
-import type { CommandRecord, Entry, StringRun, TransactionRecord } from '../entry/entry.js';
-import { runEntry } from '../rdb/rdb-entry.js';
+import { KEY_RUN_STRIDE, type CommandRecord, type Entry, type KeyRun, type StringRun, type TransactionRecord } from '../entry/entry.js';
+import { keyRunEntry, runEntry } from '../rdb/rdb-entry.js';
+import { NATIVE_RESP } from '../resp/native-resp.js';
 import { IMPORT_STRING_RUN_MAX } from '../pipeline/inline-limit.js';
 import { FerryError, asFerryError } from '../errors/ferry-error.js';
 import type { ErrorCode } from '../errors/catalogue.js';
@@ -24,7 +25,7 @@ import { readRdbStringAt } from '../rdb/blobs/rdb-string.js';
 import type { ConflictPolicy, ImportErrorItem, ImportMode, OnErrorPolicy } from '../pipeline/types.js';
 import { releaseItem, type Item, type Owner } from './node-writer.js';
 import { acceptsFooter, DEFAULT_PROTO_MAX_BULK_LEN } from './probe.js';
-import { encodeRestore, encodeRestoreInflating, footerVersion, payloadLength, type RestoreFlags } from './restore.js';
+import { encodeRestore, encodeRestoreInflating, footerVersion, minRdbForType, payloadLength, type RestoreFlags } from './restore.js';
 import type { BlobContext } from '../rdb/blobs/context.js';
 import { INFLATE_MAX, inflatePieces, lengthHeader, loneLzfLength, loneLzfStart, mayInflate, mayInflateLone } from './inflate-payload.js';
 import { rewriteEntry, type RewriteEnv } from './rewrite.js';
@@ -117,6 +118,7 @@ export class ImportWriter {
     this.protoMax = t.info.protoMaxBulkLen ?? DEFAULT_PROTO_MAX_BULK_LEN;
     this.msetOk = o.mode === 'auto' && o.conflict === 'replace' && !t.cluster;
     this.batchRestores = o.conflict === 'replace' && !t.cluster;
+    this.keyRunsNative = this.batchRestores && NATIVE_RESP !== null && o.mode !== 'rewrite' && t.info.features.absTtl;
     t.onReply = (item, r) => this.reply(item, r);
   }
 
@@ -411,6 +413,88 @@ export class ImportWriter {
     }
     return undefined;
   }
+
+  /**
+   * A key run (KeyRun): straight into RESTORE batches by one native call per batch, from the input's
+   * bytes, when this import batches plain RESTOREs (standalone, `--conflict replace`) with ABSTTL
+   * and the native encoder; else key by key as entries. The native encoder writes what restore()
+   * would (the same choices: expired keys skipped, types the target cannot take, payloads above
+   * proto-max-bulk-len and LZF values it cannot inflate handed back here to go key by key).
+   * Returns a Promise only when the caller must wait (backpressure), resuming where it stopped.
+   */
+  keys(run: KeyRun, input: string): Promise<void> | undefined {
+    if (!this.keyRunsNative) return this.keyRunEntries(run, input, run.from, run.to);
+    return this.runRestores(run, this.o.mapDb(run.db), input, run.from, run.to);
+  }
+
+  private readonly keyRunsNative: boolean;
+
+  private runRestores(run: KeyRun, db: number, input: string, from: number, n: number): Promise<void> | undefined {
+    const enc = this.restoreEnc;
+    const o = this.sharedRestoreOwner(input, 'idempotent');
+    const vers = this.footerVersions(run.source.magic);
+    const flags = 1 | (this.o.inflate && run.source.magic === 'REDIS' ? 2 : 0);
+    const pos = run.pos;
+    const exp = run.exp;
+    for (let i = from; i < n; ) {
+      let p: Promise<void> | undefined;
+      if (enc.spanOpen && (this.rbDb !== db || this.rbOwner !== o)) p = this.flushRestores();
+      if (!enc.spanOpen) {
+        enc.beginSpan();
+        this.rbOwner = o;
+        this.rbDb = db;
+        this.rbOffsets = [];
+        this.rbBytes = 0;
+      }
+      const now = Date.now();
+      const status = enc.restoreRun(run.buf, pos, exp, vers, i, Math.min(n, i + RESTORE_BATCH_KEYS - this.rbCount), now, flags, this.protoMax, RESTORE_BATCH_BYTES - this.rbBytes, INFLATE_MAX);
+      const next = enc.runNext;
+      // The written keys' record offsets, for a refused one's error (the same rule skips the expired).
+      for (let j = i; j < next; j++) {
+        const x = exp[j]!;
+        if (!(x >= 0 && x <= now)) this.rbOffsets.push(run.base + pos[KEY_RUN_STRIDE * j + 4]!);
+      }
+      const c = this.c;
+      c.seen += next - i;
+      c.skippedExpired += enc.runExpired;
+      c.settled += enc.runExpired;
+      c.paths.restore += enc.runWritten;
+      c.commands += enc.runWritten;
+      this.rbCount += enc.runWritten;
+      this.rbBytes += enc.runBytes;
+      i = next;
+      if (this.rbCount >= RESTORE_BATCH_KEYS || this.rbBytes >= RESTORE_BATCH_BYTES) p = both(p, this.flushRestores());
+      if (status === 2) p = both(p, this.entry(keyRunEntry(run, i++), input));
+      if (p) {
+        const at = i;
+        return p.then(() => this.runRestores(run, db, input, at, n));
+      }
+    }
+    return undefined;
+  }
+
+  private keyRunEntries(run: KeyRun, input: string, from: number, n: number): Promise<void> | undefined {
+    for (let i = from; i < n; i++) {
+      const p = this.entry(keyRunEntry(run, i), input);
+      if (p) return p.then(() => this.keyRunEntries(run, input, i + 1, n));
+    }
+    return undefined;
+  }
+
+  /** Footer version by type byte (0: not one this target takes by RESTORE), as choose() decides it. */
+  private footerVersions(magic: 'REDIS' | 'VALKEY'): Uint8Array {
+    const cached = this.versions.get(magic);
+    if (cached) return cached;
+    const t = new Uint8Array(256);
+    for (let b = 0; b < 256; b++) {
+      const v = minRdbForType(b, magic);
+      if (v !== null && v < 256 && acceptsFooter(this.t.info, v)) t[b] = v;
+    }
+    this.versions.set(magic, t);
+    return t;
+  }
+
+  private readonly versions = new Map<string, Uint8Array>();
 
   /** Where the located value is (fields, not an object: this runs per key). */
   private vBuf: Buffer = MSET;

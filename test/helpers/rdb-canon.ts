@@ -5,7 +5,7 @@
 import { ByteSource } from '../../src/io/byte-source.js';
 import { parseRdb, type RdbParseOptions } from '../../src/rdb/parser.js';
 import type { ValueChunk, Entry } from '../../src/entry/entry.js';
-import { runEntry } from '../../src/rdb/rdb-entry.js';
+import { keyRunEntry, runEntry } from '../../src/rdb/rdb-entry.js';
 
 export function hex(b: Buffer): string {
   return b.toString('hex');
@@ -69,6 +69,10 @@ export async function canonRdb(input: AsyncIterable<Buffer> | Buffer, opts: Cano
         case 'strings':
           // A string run renders as the entries it stands for (stringRuns changes the form, not the content).
           for (let i = r.from; i < r.to; i++) await entryLines(runEntry(r, i));
+          break;
+        case 'keys':
+          // So does a key run (keyRuns).
+          for (let i = r.from; i < r.to; i++) await entryLines(keyRunEntry(r, i));
           break;
         case 'aux':
           out.push(`aux ${r.key.toString('latin1')}=${r.key.toString('latin1') === 'ctime' ? '' : hex(r.value)}`);

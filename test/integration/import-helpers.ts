@@ -11,12 +11,12 @@ import { openLocalFile } from '../../src/source/local-file.js';
 import type { ImportInput, ImportRecord } from '../../src/pipeline/types.js';
 import { IMPORT_STRING_RUN_MAX } from '../../src/pipeline/inline-limit.js';
 
-/** An RDB file as an import input, read as the CLI reads it for an import (leased: see RdbParseOptions). */
 /**
- * An RDB file as an import input, parsed as `ferry import` parses it: leased, and with small plain
- * strings in string runs (`stringRuns: 0` turns those off).
+ * An RDB file as an import input, parsed as `ferry import` parses it: leased, with small plain
+ * strings in string runs (`stringRuns: 0` turns those off) and simple RESTORE-able keys in key runs
+ * (`keyRuns: false` turns those off).
  */
-export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: boolean; stringRuns?: number } = {}): ImportInput {
+export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: boolean; stringRuns?: number; keyRuns?: boolean } = {}): ImportInput {
   let src: ByteSource | null = null;
   return {
     name: path,
@@ -25,7 +25,7 @@ export function rdbInput(path: string, opts: { inlineLimit?: number; leased?: bo
       const f = await openLocalFile(path);
       src = new ByteSource(f.stream, { name: path });
       try {
-        yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true, stringRuns: opts.stringRuns ?? IMPORT_STRING_RUN_MAX });
+        yield* parseRdb(src, { name: path, inlineLimit: opts.inlineLimit, leased: opts.leased ?? true, stringRuns: opts.stringRuns ?? IMPORT_STRING_RUN_MAX, keyRuns: opts.keyRuns ?? true });
       } finally {
         await src.close();
       }

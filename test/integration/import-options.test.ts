@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { startRedis, CORPUS, type RedisServer } from '../helpers/redis-server.js';
-import { makeRdbWith, type RdbFixture } from '../helpers/make-rdb.js';
+import { FAR_FUTURE_MS, makeRdbWith, type RdbFixture } from '../helpers/make-rdb.js';
 import { importRecords } from '../../src/pipeline/import.js';
 import { probeTarget } from '../../src/writer/probe.js';
 import { parseTargetUrl } from '../../src/writer/target-spec.js';
@@ -158,7 +158,11 @@ test('--mode restore refuses what RESTORE cannot carry (a value too big to hold)
 test('OOM on the target stops the import naming the key (never a silent success)', async () => {
   const t = await startRedis({ args: ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'] });
   const f = await makeRdbWith(async (cl) => {
-    for (let i = 0; i < 200; i++) await cl.set(`k${i}`, 'x'.repeat(20_000));
+    // Odd keys have a TTL: they come in key runs (RESTOREs encoded a run at a time), even keys as entries.
+    for (let i = 0; i < 200; i++) {
+      if (i % 2) await cl.set(`k${i}`, 'x'.repeat(20_000), 'PXAT', FAR_FUTURE_MS);
+      else await cl.set(`k${i}`, 'x'.repeat(20_000));
+    }
   });
   try {
     await assert.rejects(importRecords([rdbInput(f.path)], { target: t.url }), (e: unknown) => isFerryError(e, 'TARGET_REPLY_ERROR') && /OOM/.test(e.message) && typeof e.context.key === 'string');

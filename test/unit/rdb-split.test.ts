@@ -11,6 +11,8 @@ import { CORPUS } from '../helpers/redis-server.js';
 import { canonRdb, chunked, splitAt, type CanonOptions } from '../helpers/rdb-canon.js';
 import { ByteSource } from '../../src/io/byte-source.js';
 import { parseRdb } from '../../src/rdb/parser.js';
+import type { RdbEntry } from '../../src/rdb/rdb-entry.js';
+import { plainLengthAt, plainLengthEnd } from '../../src/rdb/blobs/rdb-string.js';
 
 const FILES = ['generated', 'rdb-tools', 'redis-tests']
   .flatMap((d) => readdirSync(join(CORPUS, d)).filter((f) => f.endsWith('.rdb') && f !== 'corrupt_ziplist.rdb').map((f) => join(CORPUS, d, f)));
@@ -30,21 +32,24 @@ for (const file of FILES) {
     }
   });
 
-  test(`string runs stand for exactly the entries they replace, at every split: ${name}`, async () => {
+  test(`string and key runs stand for exactly the entries they replace, at every split: ${name}`, async () => {
     const buf = readFileSync(file);
-    // A run holds its batch's small strings ahead of the records between them: same records, same
-    // content and offsets, in another order (keys are distinct, so a writer may take them so).
+    // A run holds its batch's small strings (or simple keys) ahead of the records between them: same
+    // records, same content and offsets, in another order (keys are distinct, so a writer may take
+    // them so).
     const canon = async (input: Buffer | AsyncIterable<Buffer>, o: CanonOptions): Promise<string[]> => units(await canonRdb(input, o));
     const whole = units(await canonRdb(buf, { raw: true }));
-    // 4096: the import's setting; 12: only the shortest strings in runs, the rest as entries between them.
-    for (const stringRuns of [4096, 12]) {
-      const runs = { raw: true, stringRuns };
-      assert.deepEqual(await canon(buf, runs), whole, `runs of <= ${stringRuns} B, whole input`);
-      assert.deepEqual(await canon(chunked(buf, [1]), runs), whole, `runs of <= ${stringRuns} B, byte by byte`);
-      assert.deepEqual(await canon(chunked(buf, [7, 1, 3, 64, 2]), { ...runs, leased: true }), whole, `runs of <= ${stringRuns} B, leased, small chunks`);
+    // 4096: the import's setting; 12: only the shortest strings in runs, the rest as entries between
+    // them; with key runs (the import's setting), and key runs alone.
+    for (const [stringRuns, keyRuns] of [[4096, false], [12, false], [4096, true], [0, true]] as const) {
+      const runs = { raw: true, stringRuns, keyRuns };
+      const what = `runs of <= ${stringRuns} B${keyRuns ? ' and key runs' : ''}`;
+      assert.deepEqual(await canon(buf, runs), whole, `${what}, whole input`);
+      assert.deepEqual(await canon(chunked(buf, [1]), runs), whole, `${what}, byte by byte`);
+      assert.deepEqual(await canon(chunked(buf, [7, 1, 3, 64, 2]), { ...runs, leased: true }), whole, `${what}, leased, small chunks`);
       const step = Math.max(1, Math.floor(buf.length / 150));
       for (let at = 1; at < buf.length; at += step) {
-        assert.deepEqual(await canon(splitAt(buf, at), runs), whole, `runs of <= ${stringRuns} B, split at ${at}`);
+        assert.deepEqual(await canon(splitAt(buf, at), runs), whole, `${what}, split at ${at}`);
       }
     }
   });
@@ -114,6 +119,44 @@ test('string runs do form: small plain strings of the corpus come as runs, the o
   assert.ok(runs > 10 && inRuns > 50, `runs ${runs}, keys in runs ${inRuns}`);
   assert.ok(stringEntries > 0, 'strings with TTLs, ints or LZF stay entries');
 });
+
+test('key runs do form: simple RESTORE-able keys of the corpus come as runs, the others as entries', async () => {
+  const runTypes = new Set([0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 26]);
+  const inRunsByType = new Map<number, number>();
+  let entries = 0;
+  for (const file of FILES) {
+    const fileBytes = readFileSync(file);
+    const src = new ByteSource(fileBytes, { name: file });
+    for await (const batch of parseRdb(src, { stringRuns: 4096, keyRuns: true })) {
+      for (const r of batch) {
+        if (r.kind === 'keys') {
+          for (let i = r.from; i < r.to; i++) {
+            const t = r.pos[6 * i + 5]!;
+            assert.ok(runTypes.has(t), `${file}: type ${t} in a key run`);
+            assert.ok(t !== 0 || r.exp[i]! >= 0, `${file}: a string with no expiry in a key run (it belongs to a string run or an entry)`);
+            inRunsByType.set(t, (inRunsByType.get(t) ?? 0) + 1);
+          }
+        } else if (r.kind === 'entry') {
+          entries++;
+          // What stays an entry is what a run cannot hold: another type, a hint or metadata, a
+          // string with no expiry, a key not in plain length form, a streamed or empty value.
+          const e = r.entry;
+          const why = !runTypes.has(e.typeByte) || e.idle !== null || e.freq !== null || e.keyMeta !== null || (e.typeByte === 0 && e.expireAt === null) ||
+            (e.expireAt !== null && e.expireAt < 0) || e.raw === null || !plainKey(fileBytes, (e as RdbEntry).valueOffset, e.key.length, e.typeByte);
+          assert.ok(why, `${file}: key ${e.key.toString('hex')} (type ${e.typeByte}) at ${e.offset} could have been in a key run`);
+        }
+      }
+    }
+  }
+  // The corpus has every common encoding: listpacks, ziplists, intsets, quicklists, hashtables, streams, strings with TTLs.
+  for (const t of [0, 2, 4, 5, 11, 13, 14, 15, 16, 17, 18]) assert.ok((inRunsByType.get(t) ?? 0) > 0, `no key of type ${t} came in a key run: ${JSON.stringify([...inRunsByType])}`);
+  assert.ok(entries > 0, 'modules, hints and strings with no expiry stay entries');
+});
+
+/** Whether the key of `klen` bytes ending at `end` has a plain 6-, 14- or 32-bit length header (after its type byte). */
+function plainKey(b: Buffer, end: number, klen: number, typeByte: number): boolean {
+  return [1, 2, 5].some((hl) => b[end - klen - hl - 1] === typeByte && plainLengthAt(b, end - klen - hl) === klen && plainLengthEnd === end - klen);
+}
 
 /** canonRdb lines as sorted units (a key line with its value line, or any other line). */
 function units(lines: string[]): string[] {
