@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ByteSource, SHORT, HEADROOM } from '../../src/io/byte-source.js';
 import { readFileChunks } from '../../src/source/local-file.js';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -91,6 +91,41 @@ test('readFileChunks: a file read with headroom chunks parses exactly, whole and
     const part = data.subarray(1000, 1_500_000);
     await readAll(part, [], [5, 99_999], 0, readFileChunks(path, 1000, 1_500_000));
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readFileChunks with reads in flight: a stop leaves no stray rejection, a file that shrinks ends early with a prefix of its bytes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bs-'));
+  const stray: unknown[] = [];
+  const onStray = (e: unknown): void => {
+    stray.push(e);
+  };
+  process.on('unhandledRejection', onStray);
+  try {
+    const data = randomBytes(4 * 1024 * 1024 + 777);
+    const path = join(dir, 'f.bin');
+    writeFileSync(path, data);
+    // Stopped after one chunk, with the reads ahead of it still running.
+    const gen = readFileChunks(path, 0, data.length);
+    const first = await gen.next();
+    assert.ok(!first.done && data.subarray(0, first.value.length).equals(first.value));
+    await gen.return(undefined);
+    // Shrunk to 300 KB after the first chunk: what follows is the file's bytes, in order, until it ends.
+    const gen2 = readFileChunks(path, 0, data.length);
+    const got: Buffer[] = [];
+    const one = await gen2.next();
+    assert.ok(!one.done);
+    got.push(Buffer.from(one.value));
+    truncateSync(path, 300 * 1024);
+    for await (const c of gen2) got.push(Buffer.from(c));
+    const all = Buffer.concat(got);
+    assert.ok(all.length < data.length, `ended early: ${all.length} of ${data.length} bytes`);
+    assert.ok(all.equals(data.subarray(0, all.length)), 'a prefix of the file');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(stray, []);
+  } finally {
+    process.off('unhandledRejection', onStray);
     rmSync(dir, { recursive: true, force: true });
   }
 });
