@@ -138,14 +138,18 @@ export type ValueChunk =
  * positions in `buf`. Valid while the batch is:
  * the parser reuses `pos` for the next one.
  */
-export interface StringRun {
+export interface StringRun extends InputRun {
   kind: 'strings';
+}
+
+/** What string and key runs share: keys `from` to `to` - 1 of one db, as byte ranges of `buf`. */
+interface InputRun {
   db: number;
   buf: Buffer;
   pos: Int32Array;
   from: number;
   to: number;
-  /** For entries made from the run (runEntry): the file's format, name and read limits. */
+  /** For entries made from the run (runEntry, keyRunEntry): the file's format, name and read limits. */
   source: SourceFormat;
   file: string;
   limits: { maxString: number; inputSize: number | null };
@@ -164,18 +168,9 @@ export interface StringRun {
  * start of its record (expiry opcode included) relative to `base`, and the type byte; and in `exp`
  * its expiry in unix ms, or -1 for none.
  */
-export interface KeyRun {
+export interface KeyRun extends InputRun {
   kind: 'keys';
-  db: number;
-  buf: Buffer;
-  pos: Int32Array;
   exp: Float64Array;
-  from: number;
-  to: number;
-  source: SourceFormat;
-  file: string;
-  limits: { maxString: number; inputSize: number | null };
-  base: number;
 }
 
 /** Numbers per key in KeyRun.pos. */

@@ -378,7 +378,7 @@ export class ImportWriter {
    * Returns a Promise only when the caller must wait (backpressure), resuming where it stopped.
    */
   strings(run: StringRun, input: string): Promise<void> | undefined {
-    if (!this.msetOk) return this.runEntries(run, input, run.from, run.to);
+    if (!this.msetOk) return this.runEntries(run, runEntry, input, run.from, run.to);
     this.c.seen += run.to - run.from;
     const db = this.o.mapDb(run.db);
     return this.runMset(run, db, input, run.from, run.to);
@@ -406,10 +406,11 @@ export class ImportWriter {
     return undefined;
   }
 
-  private runEntries(run: StringRun, input: string, from: number, n: number): Promise<void> | undefined {
+  /** Keys `from` to `n` - 1 of a string or key run, each made an Entry by `make` and written as one. */
+  private runEntries<R extends StringRun | KeyRun>(run: R, make: (run: R, i: number) => Entry, input: string, from: number, n: number): Promise<void> | undefined {
     for (let i = from; i < n; i++) {
-      const p = this.entry(runEntry(run, i), input);
-      if (p) return p.then(() => this.runEntries(run, input, i + 1, n));
+      const p = this.entry(make(run, i), input);
+      if (p) return p.then(() => this.runEntries(run, make, input, i + 1, n));
     }
     return undefined;
   }
@@ -423,7 +424,7 @@ export class ImportWriter {
    * Returns a Promise only when the caller must wait (backpressure), resuming where it stopped.
    */
   keys(run: KeyRun, input: string): Promise<void> | undefined {
-    if (!this.keyRunsNative) return this.keyRunEntries(run, input, run.from, run.to);
+    if (!this.keyRunsNative) return this.runEntries(run, keyRunEntry, input, run.from, run.to);
     return this.runRestores(run, this.o.mapDb(run.db), input, run.from, run.to);
   }
 
@@ -469,14 +470,6 @@ export class ImportWriter {
         const at = i;
         return p.then(() => this.runRestores(run, db, input, at, n));
       }
-    }
-    return undefined;
-  }
-
-  private keyRunEntries(run: KeyRun, input: string, from: number, n: number): Promise<void> | undefined {
-    for (let i = from; i < n; i++) {
-      const p = this.entry(keyRunEntry(run, i), input);
-      if (p) return p.then(() => this.keyRunEntries(run, input, i + 1, n));
     }
     return undefined;
   }
