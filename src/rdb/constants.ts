@@ -66,3 +66,8 @@ export function typeInfo(magic: 'REDIS' | 'VALKEY', typeByte: number): TypeInfo 
 /** Highest RDB versions Ferry reads, per magic. */
 export const MAX_REDIS_RDB = 13;
 export const VALKEY_RDB_VERSIONS = [80, 81];
+
+/** The encoding of a string value (type 0) from the first byte of its RDB string: LZF, an integer or raw. */
+export function stringEncoding(first: number | undefined): 'lzf' | 'int' | 'raw' {
+  return first === 0xc3 ? 'lzf' : first !== undefined && first >> 6 === 3 ? 'int' : 'raw';
+}

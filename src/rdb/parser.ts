@@ -12,7 +12,7 @@ import { LeasePool } from '../io/buffer-lease.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { KEY_RUN_STRIDE, type KeyRun, type RdbRecord, type StringRun } from '../entry/entry.js';
 import { Crc64 } from './crc64.js';
-import { OP, typeInfo, MAX_REDIS_RDB, VALKEY_RDB_VERSIONS } from './constants.js';
+import { OP, typeInfo, stringEncoding, MAX_REDIS_RDB, VALKEY_RDB_VERSIONS } from './constants.js';
 import { readLength, readLengthBig, readString, skipString, skipModuleOpcodes, moduleIdToName, STR_INT, STR_LZF, DEFAULT_LIMITS, type ReadLimits } from './primitives.js';
 import { skipValue } from './skip-value.js';
 import { plainLengthAt, plainLengthEnd } from './blobs/rdb-string.js';
@@ -442,7 +442,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
         src.pos = curValueOffset - src.base;
         src.commit();
         let encoding = info.encoding;
-        if (typeByte === 0 && src.available > 0) encoding = src.buf[src.pos] === 0xc3 ? 'lzf' : src.buf[src.pos]! >> 6 === 3 ? 'int' : 'raw';
+        if (typeByte === 0 && src.available > 0) encoding = stringEncoding(src.buf[src.pos]);
         const e = new RdbEntry(db, own(key), typeByte, info.type, encoding, expireAt, 0, null, keyStart >= 0 ? keyStart : curRecStart, curValueOffset, source, name, limits);
         e.idle = idle;
         e.freq = freq;

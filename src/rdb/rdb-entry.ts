@@ -2,7 +2,7 @@
 import { ByteSource } from '../io/byte-source.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { KEY_RUN_STRIDE, type ChunkOptions, type Entry, type KeyRun, type SourceFormat, type StringRun, type ValueChunk, type ValueType } from '../entry/entry.js';
-import { typeInfo } from './constants.js';
+import { stringEncoding, typeInfo } from './constants.js';
 import type { DecodeContext } from './values/batches.js';
 import type { ReadLimits } from './primitives.js';
 import { decodeValue } from './values/decode.js';
@@ -119,7 +119,7 @@ export function keyRunEntry(run: KeyRun, i: number): RdbEntry {
   const typeByte = p[k + 5]!;
   const raw = run.buf.subarray(p[k + 2]!, p[k + 3]!);
   const info = typeInfo(run.source.magic, typeByte)!;
-  const encoding = typeByte === 0 ? (raw[0] === 0xc3 ? 'lzf' : raw[0]! >> 6 === 3 ? 'int' : 'raw') : info.encoding;
+  const encoding = typeByte === 0 ? stringEncoding(raw[0]) : info.encoding;
   const exp = run.exp[i]!;
   return new RdbEntry(run.db, Buffer.from(run.buf.subarray(ks, ke)), typeByte, info.type, encoding, exp < 0 ? null : exp, raw.length, raw, run.base + p[k + 4]!, run.base + ke, run.source, run.file, run.limits);
 }

@@ -224,15 +224,7 @@ export class ImportWriter {
     const enc = this.restoreEnc;
     const version = footerVersion(e)!;
     const batched = this.batchRestores && o.shared;
-    let p: Promise<void> | undefined;
-    if (enc.spanOpen && (!batched || this.rbDb !== db || this.rbOwner !== o)) p = this.flushRestores();
-    if (batched && !enc.spanOpen) {
-      enc.beginSpan();
-      this.rbOwner = o;
-      this.rbDb = db;
-      this.rbOffsets = [];
-      this.rbBytes = 0;
-    }
+    const p = batched ? this.restoreBatch(db, o) : this.flushRestores();
     const parts = this.restoreInflating(e, version, f) ?? encodeRestore(enc, e, version, f, this.payloadRaw(e, input));
     this.c.commands++;
     if (!batched) {
@@ -265,6 +257,23 @@ export class ImportWriter {
   private rbOffsets: number[] = [];
   /** The batch's owner: the shared owner of one input (a batch never mixes inputs). */
   private rbOwner: KeyOwner | null = null;
+
+  /**
+   * Makes the open RESTORE batch one of `db` and owner `o`: the pending batch is sent first when it
+   * is another's (returned: the backpressure of that send), and a new one is begun when none is open.
+   */
+  private restoreBatch(db: number, o: KeyOwner): Promise<void> | undefined {
+    const enc = this.restoreEnc;
+    const p = enc.spanOpen && (this.rbDb !== db || this.rbOwner !== o) ? this.flushRestores() : undefined;
+    if (!enc.spanOpen) {
+      enc.beginSpan();
+      this.rbOwner = o;
+      this.rbDb = db;
+      this.rbOffsets = [];
+      this.rbBytes = 0;
+    }
+    return p;
+  }
 
   /** Sends the pending RESTORE batch. */
   private flushRestores(): Promise<void> | undefined {
@@ -438,15 +447,7 @@ export class ImportWriter {
     const pos = run.pos;
     const exp = run.exp;
     for (let i = from; i < n; ) {
-      let p: Promise<void> | undefined;
-      if (enc.spanOpen && (this.rbDb !== db || this.rbOwner !== o)) p = this.flushRestores();
-      if (!enc.spanOpen) {
-        enc.beginSpan();
-        this.rbOwner = o;
-        this.rbDb = db;
-        this.rbOffsets = [];
-        this.rbBytes = 0;
-      }
+      let p = this.restoreBatch(db, o);
       const now = Date.now();
       const status = enc.restoreRun(run.buf, pos, exp, vers, i, Math.min(n, i + RESTORE_BATCH_KEYS - this.rbCount), now, flags, this.protoMax, RESTORE_BATCH_BYTES - this.rbBytes, INFLATE_MAX);
       const next = enc.runNext;
