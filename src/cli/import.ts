@@ -12,6 +12,7 @@ import type { ConflictPolicy, ImportMode, ImportProgress, ImportSummary, OnError
 import { IMPORT_INLINE_LIMIT, IMPORT_STRING_RUN_MAX } from '../pipeline/inline-limit.js';
 import { parseTargetUrl } from '../writer/target-spec.js';
 import { addTlsOptions, withCliTls } from './tls-options.js';
+import { isLocalTarget, lowerOwnPriority, YIELD_NICE } from './cpu-yield.js';
 
 interface ImportCliOptions {
   target: string;
@@ -26,6 +27,7 @@ interface ImportCliOptions {
   aofTruncated: string;
   aofRefused: string;
   config?: string;
+  yieldCpu: boolean;
 }
 
 export function register(program: Command): void {
@@ -42,6 +44,7 @@ export function register(program: Command): void {
     .option('--accept-loss', 'drop what the target cannot represent (field TTLs, module values...) and count it')
     .option('--keep-lzf', 'send RESTORE payloads LZF-compressed as in the file (fewer bytes on the wire; by default they are inflated, which the target restores ~9% faster)')
     .option('--json', 'print the summary as one JSON line on stdout')
+    .option('--no-yield-cpu', `keep Ferry's CPU priority when the target is on this host (by default Ferry then runs at nice ${YIELD_NICE}, so the target's one command thread never waits for a core behind Ferry's threads)`)
     .option('--aof-truncated <policy>', 'AOF ending inside a command or MULTI: error, or load (drop the tail and report it, like aof-load-truncated)', 'error')
     .option('--aof-refused <policy>', 'AOF commands an import must not replay (FLUSHALL, CONFIG...): error, or skip (report each)', 'error')
     .option('--config <file>', 'configuration file naming buckets for s3://bucket/key (default: FERRY_CONFIG or ./ferry.yaml; AWS_* env otherwise)');
@@ -68,6 +71,9 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
   const config = needsConfig ? (await import('../config/load.js')).loadConfig({ configPath: o.config }) : { buckets: [], dataDir: undefined };
   const progress = await progressReporter();
   const target = withCliTls(parseTargetUrl(o.target), cmd, (m) => progress.log('warn', 'TLS_INSECURE', m));
+  if (o.yieldCpu && (await isLocalTarget(target.addrs))) {
+    progress.log('info', 'CPU_YIELD', `target on this host: Ferry runs at nice ${YIELD_NICE} (${lowerOwnPriority()} threads lowered) so the target never waits for a core behind it; --no-yield-cpu keeps the priority`);
+  }
   const inputs = await openInputs(sources, {
     signal: abort.signal,
     inlineLimit: IMPORT_INLINE_LIMIT,

@@ -37,12 +37,22 @@ test('ferry import --json: exit 0, summary as the last stdout line, JSON progres
   assert.ok(s.keys > 0 && s.skippedExpired >= 1);
   const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(lines.some((l) => 'progress' in l), 'progress lines');
+  // The target is on this host: Ferry said it lowered its priority (test/unit/cpu-yield.test.ts checks the threads).
+  assert.ok(lines.some((l) => l.code === 'CPU_YIELD'), 'CPU_YIELD notice for a loopback target');
   const native = await startRedis({ rdbFile: FILE });
   try {
     assert.equal(await digest(target.client()), await digest(native.client()));
   } finally {
     await native.stop();
   }
+});
+
+test('ferry import --no-yield-cpu: no priority change for a local target, same data', async () => {
+  await target.client().flushall();
+  const r = await ferry('import', FILE, '--target', target.url, '--json', '--no-yield-cpu');
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /CPU_YIELD/);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).errors, 0);
 });
 
 test('ferry import: keys not written -> exit 1 with the key listed; a bad target -> exit 2 with the error code', async () => {
