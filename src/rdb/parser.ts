@@ -71,6 +71,10 @@ function keyRunTable(magic: 'REDIS' | 'VALKEY'): Uint8Array {
 
 export const DEFAULT_INLINE_LIMIT = 4 * 1024 * 1024;
 const MAX_BATCH = 4096;
+/** scanKeys's answer when the batch holds MAX_BATCH keys. */
+const BATCH_FULL = -1;
+/** OP.VALKEY_UPDATE (242), the lowest opcode: type bytes are below it. */
+const OP_VALKEY_UPDATE = 242;
 
 export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): AsyncGenerator<RdbRecord[]> {
   if (!opts.leased) return yield* parseRecords(src, opts);
@@ -162,7 +166,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   let keyStart = -1;
   // What is being read, for errors and for the streaming decision.
   let curType = -1;
-  let curKey: Buffer | null = null;
+  let curKey = null as Buffer | null;
   let curValueOffset = -1;
   let curRecStart = -1;
   let emptyKeysSkipped = 0;
@@ -250,86 +254,111 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
     keyStart = -1;
   };
 
+  /** Record offset of the opcode scanKeys returned. */
+  let opStart = -1;
+
+  /**
+   * Reads records while they are keys or the per-key opcodes before one (expiry, LRU/LFU hint): the
+   * hot loop of a parse, a plain function so that V8 optimizes it on its own. Returns the first other
+   * opcode (its byte read; `opStart` is its offset) for the generator to handle, or BATCH_FULL. Kept
+   * out of the generator because an optimized function is thrown away the first time it reaches code
+   * it has not run yet: with the rare opcodes, the batch hand-over and the streaming path in the same
+   * function, V8 compiled the whole parser four times per import (~170 ms of compiler time, most of it
+   * in the first half-second, when the target is waiting for Ferry).
+   */
+  const scanKeys = (): number => {
+    for (;;) {
+      src.commit();
+      curType = -1;
+      curKey = null;
+      const recStart = src.offset;
+      const op = src.u8();
+      if (op >= OP_VALKEY_UPDATE) {
+        // Literal opcodes here: a switch on OP's properties loads each case's value, and a case not
+        // reached before optimization made V8 discard the code the first time it was compared.
+        if (op === 252) {
+          // EXPIRETIME_MS
+          expireAt = src.i64leNumber();
+        } else if (op === 248) {
+          // IDLE
+          idle = readLength(src);
+        } else if (op === 249) {
+          // FREQ
+          freq = src.u8();
+        } else {
+          opStart = recStart;
+          return op;
+        }
+        if (keyStart < 0) keyStart = recStart;
+        continue;
+      }
+      // A small plain string may join the batch's string run (stringRuns); any other key is an entry.
+      const plain = idle === null && freq === null && keyMeta === null;
+      const inRun = op === 0 && runMax > 0 && expireAt === null && plain && tryRun(recStart);
+      // Any other key of a simple RESTORE-able form may join the batch's key run (keyRuns). Its
+      // expiry is kept as a double, -1 for none: a negative or unsafe one takes the general path.
+      const inKeys = !inRun && keyRuns && plain && keyTypes[op] === 1 && (expireAt === null ? op !== 0 : expireAt >= 0 && expireAt <= Number.MAX_SAFE_INTEGER) && tryKeyRun(recStart, op);
+      if (inKeys) resetKeyState();
+      if (!inRun && !inKeys) {
+        // ---- a key: type byte, key string, value
+        const info = typeInfo(magic, op);
+        if (!info) {
+          throw new FerryError('RDB_UNKNOWN_TYPE', `unknown object type byte ${op} in a ${magic} RDB version ${version}`, { file: name, offset: recStart });
+        }
+        curType = op;
+        curRecStart = recStart;
+        const keyAt = src.offset;
+        const key = readString(src, limits);
+        curKey = key;
+        curValueOffset = src.offset;
+        const valueStart = src.pos;
+        const r = skipValue(src, op, magic, limits);
+        const empty = r.empty;
+        let encoding = info.encoding;
+        if (op === 0) encoding = r.strEncoding === STR_INT ? 'int' : r.strEncoding === STR_LZF ? 'lzf' : 'raw';
+        if (src.pos - valueStart > inlineLimit) {
+          // Fits in the buffer but is above the inline limit: stream it all the same.
+          SHORT.need = 0;
+          src.pos = valueStart;
+          throw new StreamInstead(keyAt);
+        }
+        if (empty) {
+          emptyKeysSkipped++;
+        } else {
+          const raw = src.buf.subarray(valueStart, src.pos);
+          const e = new RdbEntry(db, own(key), op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
+          e.idle = idle;
+          e.freq = freq;
+          e.keyMeta = keyMeta === null ? null : own(keyMeta);
+          if (op === 7) e.module = moduleIdToName(readModuleId(raw));
+          batch.push(e);
+        }
+        resetKeyState();
+      }
+      if (++batchKeys >= MAX_BATCH) return BATCH_FULL;
+    }
+  };
+
   for (;;) {
     try {
       for (;;) {
-        src.commit();
-        curType = -1;
-        curKey = null;
-        const recStart = src.offset;
-        const op = src.u8();
-        // A small plain string may join the batch's string run (stringRuns); any other key is an entry.
-        const plain = idle === null && freq === null && keyMeta === null;
-        const inRun = op === 0 && runMax > 0 && expireAt === null && plain && tryRun(recStart);
-        // Any other key of a simple RESTORE-able form may join the batch's key run (keyRuns). Its
-        // expiry is kept as a double, -1 for none: a negative or unsafe one takes the general path.
-        const inKeys = !inRun && keyRuns && plain && keyTypes[op] === 1 && (expireAt === null ? op !== 0 : expireAt >= 0 && expireAt <= Number.MAX_SAFE_INTEGER) && tryKeyRun(recStart, op);
-        if (inKeys) resetKeyState();
-        if (inRun || inKeys || op < OP.VALKEY_UPDATE) {
-          if (!inRun && !inKeys) {
-            // ---- a key: type byte, key string, value
-            const info = typeInfo(magic, op);
-            if (!info) {
-              throw new FerryError('RDB_UNKNOWN_TYPE', `unknown object type byte ${op} in a ${magic} RDB version ${version}`, { file: name, offset: recStart });
-            }
-            curType = op;
-            curRecStart = recStart;
-            const keyAt = src.offset;
-            const key = readString(src, limits);
-            curKey = key;
-            curValueOffset = src.offset;
-            const valueStart = src.pos;
-            const r = skipValue(src, op, magic, limits);
-            const empty = r.empty;
-            let encoding = info.encoding;
-            if (op === 0) encoding = r.strEncoding === STR_INT ? 'int' : r.strEncoding === STR_LZF ? 'lzf' : 'raw';
-            if (src.pos - valueStart > inlineLimit) {
-              // Fits in the buffer but is above the inline limit: stream it all the same.
-              SHORT.need = 0;
-              src.pos = valueStart;
-              throw new StreamInstead(keyAt);
-            }
-            if (empty) {
-              emptyKeysSkipped++;
-            } else {
-              const raw = src.buf.subarray(valueStart, src.pos);
-              const e = new RdbEntry(db, own(key), op, info.type, encoding, expireAt, raw.length, raw, keyStart >= 0 ? keyStart : recStart, curValueOffset, source, name, limits);
-              e.idle = idle;
-              e.freq = freq;
-              e.keyMeta = keyMeta === null ? null : own(keyMeta);
-              if (op === 7) e.module = moduleIdToName(readModuleId(raw));
-              batch.push(e);
-            }
-            resetKeyState();
-          }
-          if (++batchKeys >= MAX_BATCH) {
-            src.commit();
-            yield batch;
-            batch = [];
-            batchKeys = 0;
-            run = null;
-            runKeys = 0;
-            krun = null;
-            keyRunKeys = 0;
-            src.releaseDropped();
-          }
+        const op = scanKeys();
+        if (op === BATCH_FULL) {
+          src.commit();
+          yield batch;
+          batch = [];
+          batchKeys = 0;
+          run = null;
+          runKeys = 0;
+          krun = null;
+          keyRunKeys = 0;
+          src.releaseDropped();
           continue;
         }
+        const recStart = opStart;
         switch (op) {
-          case OP.EXPIRETIME_MS:
-            expireAt = src.i64leNumber();
-            if (keyStart < 0) keyStart = recStart;
-            break;
           case OP.EXPIRETIME:
             expireAt = src.i32le() * 1000;
-            if (keyStart < 0) keyStart = recStart;
-            break;
-          case OP.IDLE:
-            idle = readLength(src);
-            if (keyStart < 0) keyStart = recStart;
-            break;
-          case OP.FREQ:
-            freq = src.u8();
             if (keyStart < 0) keyStart = recStart;
             break;
           case OP.SELECTDB:
