@@ -28,6 +28,7 @@ interface ImportCliOptions {
   aofRefused: string;
   config?: string;
   yieldCpu: boolean;
+  loadingTimeout: string;
 }
 
 export function register(program: Command): void {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--accept-loss', 'drop what the target cannot represent (field TTLs, module values...) and count it')
     .option('--keep-lzf', 'send RESTORE payloads LZF-compressed as in the file (fewer bytes on the wire; by default they are inflated, which the target restores ~9% faster)')
     .option('--json', 'print the summary as one JSON line on stdout')
+    .option('--loading-timeout <seconds>', 'how long to wait for a target still loading its dataset (it refuses writes until then)', '600')
     .option('--no-yield-cpu', `keep Ferry's CPU priority when the target is on this host (by default Ferry then runs at nice ${YIELD_NICE}, so the target's one command thread never waits for a core behind Ferry's threads)`)
     .option('--aof-truncated <policy>', 'AOF ending inside a command or MULTI: error, or load (drop the tail and report it, like aof-load-truncated)', 'error')
     .option('--aof-refused <policy>', 'AOF commands an import must not replay (FLUSHALL, CONFIG...): error, or skip (report each)', 'error')
@@ -70,7 +72,9 @@ async function runImport(sources: string[], o: ImportCliOptions, cmd: Command): 
   const needsConfig = o.config !== undefined || sources.some((s) => /^(s3|obs):\/\//.test(s));
   const config = needsConfig ? (await import('../config/load.js')).loadConfig({ configPath: o.config }) : { buckets: [], dataDir: undefined };
   const progress = await progressReporter();
-  const target = withCliTls(parseTargetUrl(o.target), cmd, (m) => progress.log('warn', 'TLS_INSECURE', m));
+  const loadingTimeout = Number(o.loadingTimeout);
+  if (!(loadingTimeout > 0)) throw new FerryError('BAD_ARGUMENT', `--loading-timeout takes a number of seconds above 0, not ${o.loadingTimeout}`, { field: 'loading-timeout' });
+  const target = { ...withCliTls(parseTargetUrl(o.target), cmd, (m) => progress.log('warn', 'TLS_INSECURE', m)), loadingTimeoutMs: loadingTimeout * 1000 };
   if (o.yieldCpu && (await isLocalTarget(target.addrs))) {
     progress.log('info', 'CPU_YIELD', `target on this host: Ferry runs at nice ${YIELD_NICE} (${lowerOwnPriority()} threads lowered) so the target never waits for a core behind it; --no-yield-cpu keeps the priority`);
   }

@@ -47,6 +47,7 @@ export const CATALOGUE = {
   TARGET_PROTOCOL: { http: 500, dcs: 'FERRY.5303', retryable: false, summary: 'The target sent a reply Ferry could not parse.' },
   TARGET_CLUSTER: { http: 500, dcs: 'FERRY.5304', retryable: true, summary: 'Cluster routing failed (too many redirections, slots not covered).' },
   IMPORT_INCOMPLETE: { http: 500, dcs: 'FERRY.5305', retryable: false, summary: 'The import ended with keys not written.' },
+  TARGET_LOADING: { http: 500, dcs: 'FERRY.5306', retryable: true, summary: 'The target was still loading its dataset when the wait for it ran out.' },
 
   // --- requests ---
   BAD_ARGUMENT: { http: 400, dcs: 'DCS.4062', retryable: false, summary: 'A command-line argument or request field is invalid.' },

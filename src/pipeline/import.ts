@@ -23,6 +23,7 @@ export async function importRecords(inputs: ImportInput[], opts: ImportOptions):
       ...(opts.maxInflightBytes ? { maxInflightBytes: opts.maxInflightBytes } : {}),
     },
     log: (m) => log('warn', 'TARGET_CONNECTION_LOST', m),
+    loading: { notice: (m) => log('warn', 'TARGET_LOADING', m), ...(opts.signal ? { signal: opts.signal } : {}) },
   });
   const info = target.info;
   log('info', 'IMPORT_START', `target ${describeTarget(spec)}: ${info.flavor} ${info.version} (RDB ${info.maxRdb}), ${info.topology}${info.topology === 'cluster' ? ` with ${info.masters.length} masters` : ''}`);

@@ -10,6 +10,7 @@ import { releasePins, type Pins } from '../io/buffer-lease.js';
 import { ReplyError, isReplyError, type Reply } from '../resp/decoder.js';
 import { Connection, type Sent } from './connection.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
+import { waitUntilLoaded, type LoadingWait } from './loading.js';
 
 /**
  * What a group of commands belongs to (one key's writes). `replay` says what may be re-sent after a
@@ -109,8 +110,16 @@ export class NodeWriter {
     return `${this.addr.host}:${this.addr.port}`;
   }
 
-  async connect(): Promise<void> {
-    this.attach(await Connection.open(this.addr, this.spec));
+  /** First connection; with `loading`, a node still loading its dataset is waited for first. */
+  async connect(loading?: LoadingWait): Promise<void> {
+    const c = await Connection.open(this.addr, this.spec);
+    try {
+      if (loading) await waitUntilLoaded(c, loading);
+    } catch (err) {
+      c.destroy();
+      throw err;
+    }
+    this.attach(c);
     this.runId = await this.readRunId();
   }
 

@@ -7,6 +7,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { ReplyError, type Reply } from '../resp/decoder.js';
 import { Connection } from './connection.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
+import { waitUntilLoaded, type LoadingWait } from './loading.js';
 
 export interface SlotRange {
   start: number;
@@ -185,13 +186,16 @@ export async function readClusterSlots(c: Connection): Promise<SlotRange[]> {
 /**
  * Connects to the first reachable seed, authenticates and reads the target's facts. Refuses a
  * standalone replica (TARGET_READONLY). Throws TARGET_UNREACHABLE / TARGET_AUTH with the cause.
+ * With `waitLoading` (imports) a node still loading its dataset is waited for (writer/loading.ts).
  */
-export async function probeTarget(spec: TargetSpec): Promise<TargetInfo> {
+export async function probeTarget(spec: TargetSpec, opts: { waitLoading?: LoadingWait } = {}): Promise<TargetInfo> {
   let lastErr: unknown = null;
   for (const addr of spec.addrs) {
     let c: Connection | null = null;
     try {
       c = await Connection.open(addr, spec);
+      // An import waits for a node still loading its dataset (CLUSTER SLOTS is refused meanwhile too).
+      if (opts.waitLoading) await waitUntilLoaded(c, opts.waitLoading);
       const info = await readTargetInfo(c);
       if (info.topology === 'standalone' && info.role === 'replica') {
         throw new FerryError('TARGET_READONLY', `target ${addr.host}:${addr.port} is a replica; write to its master`, { field: 'target' });

@@ -38,6 +38,8 @@ export interface TargetSpec {
   db?: number;
   /** Per-connection connect timeout. */
   connectTimeoutMs?: number;
+  /** Imports: longest wait for a target still loading its dataset (writer/loading.ts; default 10 min). */
+  loadingTimeoutMs?: number;
 }
 
 /** `redis://[user:pass@]host:port[/db]` or `rediss://...` (TLS). */

@@ -17,6 +17,7 @@ import { Connection } from './connection.js';
 import { NodeWriter, DEFAULT_LIMITS, newItem, type Item, type NodeLimits, type Owner } from './node-writer.js';
 import { readClusterSlots, readTargetInfo, type TargetInfo } from './probe.js';
 import type { HostPort, TargetSpec } from './target-spec.js';
+import { LOADING_TIMEOUT_MS, type LoadingWait } from './loading.js';
 
 /** Most redirections one command may take before the import fails (a slot bouncing between nodes). */
 const MAX_REDIRECTS = 16;
@@ -46,9 +47,10 @@ export class Target {
   }
 
   /** Probes the target and connects to every master. */
-  static async open(spec: TargetSpec, opts: { limits?: Partial<NodeLimits>; log?: (msg: string) => void } = {}): Promise<Target> {
+  static async open(spec: TargetSpec, opts: { limits?: Partial<NodeLimits>; log?: (msg: string) => void; loading?: Omit<LoadingWait, 'timeoutMs'> } = {}): Promise<Target> {
     const { probeTarget } = await import('./probe.js');
-    const info = await probeTarget(spec);
+    const loading: LoadingWait = { timeoutMs: spec.loadingTimeoutMs ?? LOADING_TIMEOUT_MS, ...opts.loading };
+    const info = await probeTarget(spec, { waitLoading: loading });
     const t = new Target(spec, info, { ...DEFAULT_LIMITS, ...opts.limits }, opts.log ?? (() => {}));
     try {
       if (t.cluster) {
@@ -56,11 +58,11 @@ export class Target {
           const n = t.node(s.master);
           for (let i = s.start; i <= s.end; i++) t.slotMap[i] = n;
         }
-        await Promise.all([...t.nodes.values()].map((n) => n.connect()));
+        await Promise.all([...t.nodes.values()].map((n) => n.connect(loading)));
       } else {
         const addr = info.addr;
         t.standalone = t.node(addr);
-        await t.standalone.connect();
+        await t.standalone.connect(loading);
       }
     } catch (err) {
       t.destroy();

@@ -70,4 +70,7 @@ test('ferry import: keys not written -> exit 1 with the key listed; a bad target
   const badArg = await ferry('import', FILE, '--target', target.url, '--db-map', 'x');
   assert.equal(badArg.code, 2);
   assert.match(badArg.stderr, /BAD_ARGUMENT/);
+  const badWait = await ferry('import', FILE, '--target', target.url, '--loading-timeout', '0');
+  assert.equal(badWait.code, 2);
+  assert.match(badWait.stderr, /BAD_ARGUMENT: --loading-timeout/);
 });
