@@ -75,6 +75,14 @@ const MAX_BATCH = 4096;
 const BATCH_FULL = -1;
 /** OP.VALKEY_UPDATE (242), the lowest opcode: type bytes are below it. */
 const OP_VALKEY_UPDATE = 242;
+/** The opcodes that only set state for the next key, which the hot loop reads itself (scanKeys). */
+const PER_KEY_EXPIRE_MS = 1;
+const PER_KEY_IDLE = 2;
+const PER_KEY_FREQ = 3;
+const PER_KEY_OP = new Uint8Array(256);
+PER_KEY_OP[OP.EXPIRETIME_MS] = PER_KEY_EXPIRE_MS;
+PER_KEY_OP[OP.IDLE] = PER_KEY_IDLE;
+PER_KEY_OP[OP.FREQ] = PER_KEY_FREQ;
 
 export async function* parseRdb(src: ByteSource, opts: RdbParseOptions = {}): AsyncGenerator<RdbRecord[]> {
   if (!opts.leased) return yield* parseRecords(src, opts);
@@ -274,21 +282,17 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
       const recStart = src.offset;
       const op = src.u8();
       if (op >= OP_VALKEY_UPDATE) {
-        // Literal opcodes here: a switch on OP's properties loads each case's value, and a case not
-        // reached before optimization made V8 discard the code the first time it was compared.
-        if (op === 252) {
-          // EXPIRETIME_MS
-          expireAt = src.i64leNumber();
-        } else if (op === 248) {
-          // IDLE
-          idle = readLength(src);
-        } else if (op === 249) {
-          // FREQ
-          freq = src.u8();
-        } else {
+        // A table, not comparisons with OP's properties: optimized code is thrown away the first time
+        // it evaluates a comparison it never ran before, and the first SELECTDB or AUX after the
+        // parser got hot did exactly that (each case of a switch is one such comparison).
+        const k = PER_KEY_OP[op]!;
+        if (k === 0) {
           opStart = recStart;
           return op;
         }
+        if (k === PER_KEY_EXPIRE_MS) expireAt = src.i64leNumber();
+        else if (k === PER_KEY_IDLE) idle = readLength(src);
+        else freq = src.u8();
         if (keyStart < 0) keyStart = recStart;
         continue;
       }
