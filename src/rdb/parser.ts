@@ -73,8 +73,8 @@ export const DEFAULT_INLINE_LIMIT = 4 * 1024 * 1024;
 const MAX_BATCH = 4096;
 /** scanKeys's answer when the batch holds MAX_BATCH keys. */
 const BATCH_FULL = -1;
-/** OP.VALKEY_UPDATE (242), the lowest opcode: type bytes are below it. */
-const OP_VALKEY_UPDATE = 242;
+/** The lowest opcode (242): type bytes are below it. */
+const OP_VALKEY_UPDATE = OP.VALKEY_UPDATE;
 /** The opcodes that only set state for the next key, which the hot loop reads itself (scanKeys). */
 const PER_KEY_EXPIRE_MS = 1;
 const PER_KEY_IDLE = 2;

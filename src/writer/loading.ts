@@ -55,7 +55,7 @@ export async function waitUntilLoaded(c: Connection, o: LoadingWait): Promise<nu
     const st = parseLoading(Buffer.isBuffer(r) ? r.toString('latin1') : String(r));
     const waited = Date.now() - t0;
     if (!st.loading) {
-      if (waited > 0 && lastNotice > -Infinity) o.notice?.(`target ${name} finished loading its dataset after ${(waited / 1000).toFixed(1)} s; importing`);
+      if (lastNotice >= 0) o.notice?.(`target ${name} finished loading its dataset after ${(waited / 1000).toFixed(1)} s; importing`);
       return waited;
     }
     const how = `${st.percent === null ? '' : `${st.percent.toFixed(1)}% loaded`}${st.etaSeconds === null ? '' : `, about ${st.etaSeconds} s left`}`;

@@ -62,7 +62,9 @@ export class Target {
       } else {
         const addr = info.addr;
         t.standalone = t.node(addr);
-        await t.standalone.connect(loading);
+        // The probe already waited for this node to load (a node does not go back to loading
+        // without a restart, which the writer detects by its run_id).
+        await t.standalone.connect();
       }
     } catch (err) {
       t.destroy();

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { startRedis, digest, CORPUS, type RedisServer } from '../helpers/redis-server.js';
 import { importRecords } from '../../src/pipeline/import.js';
 import { isFerryError } from '../../src/errors/ferry-error.js';
@@ -29,7 +30,7 @@ before(async () => {
   await seed.stop();
 });
 after(async () => {
-  await execFileP('rm', ['-rf', seed.dir]);
+  await rm(seed.dir, { recursive: true, force: true });
 });
 
 /** Starts redis-server on the seed's dump.rdb, slowed to `usPerKey` per key; resolves once it is loading. */
