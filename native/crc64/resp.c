@@ -286,6 +286,27 @@ static int quicklist_plain(const uint8_t *v, size_t n, unsigned type) {
   return p == n;
 }
 
+/* Stream types (inflate-payload.ts STREAM). */
+static inline int stream_type(unsigned t) { return t == 15 || t == 19 || t == 21 || t == 26; }
+
+/*
+ * Whether a stream value's nodes (a master ID string and a listpack string each) are all plain-length
+ * strings, none LZF. Anything else (an LZF listpack, which the JS path inflates, or a form this does
+ * not read) is left to the JS path. What follows the nodes is not read: it goes as it is.
+ */
+static int stream_plain(const uint8_t *v, size_t n) {
+  size_t used, p;
+  int64_t count = plain_len(v, n, &used);
+  if (count < 0) return 0;
+  p = used;
+  for (int64_t i = 0; i < 2 * count; i++) {
+    int64_t len = plain_len(v + p, n - p, &used);
+    if (len < 0 || (uint64_t)len > n - p - used) return 0;
+    p += used + (size_t)len;
+  }
+  return 1;
+}
+
 /*
  * respRestoreRun(dst: Uint8Array, src: Uint8Array, pos: Int32Array, exp: Float64Array, vers: Uint8Array)
  * writes the RESTOREs of a key run (src/entry/entry.ts KeyRun: six numbers a key in pos, the expiry in
@@ -294,7 +315,7 @@ static int quicklist_plain(const uint8_t *v, size_t n, unsigned type) {
  * budget, inflateMax]; flags 1: REPLACE, 2: a value that is one LZF string is sent inflated (up to
  * inflateMax bytes, when its payload then fits protoMax). Per key: expired (0 <= exp <= now) is
  * skipped and counted; vers[type] is the footer version, 0 for a type the target cannot take; a
- * payload above protoMax, a quicklist with LZF nodes or an LZF value that does not inflate are
+ * payload above protoMax, a quicklist or stream with LZF nodes or an LZF value that does not inflate are
  * declined (the JS path handles them, and names errors). Stops before a key once `budget` bytes are
  * written. io out: [at, next, status, written, expired, need]; status 0: `to` reached; 1: key `next`
  * needs `need` bytes, more than dst has left; 2: key `next` declined; 3: budget reached.
@@ -374,7 +395,7 @@ napi_value ferry_resp_restore_run_js(napi_env env, napi_callback_info info) {
       } else {
         n_pre = 0;
       }
-    } else if (inflate && (type == 14 || type == 18) && !quicklist_plain(v, rn, type)) {
+    } else if (inflate && (((type == 14 || type == 18) && !quicklist_plain(v, rn, type)) || (stream_type(type) && !stream_plain(v, rn)))) {
       status = 2;
       break;
     }

@@ -1,10 +1,10 @@
 /**
  * A key run's RESTOREs by the native run encoder (resp.c respRestoreRun, RespEncoder.restoreRun) are
  * the bytes the writer's per-key path gives for the same keys (keyRunEntry, then encodeRestore by the
- * JS encoder with the payload payloadRaw would send: LZF values inflated, quicklists with LZF nodes
+ * JS encoder with the payload payloadRaw would send: LZF values inflated, quicklists and streams with LZF nodes
  * rewritten), on every key run of the corpus; expired keys are skipped and counted; what it declines
  * (a type the target cannot take, a payload over proto-max-bulk-len, LZF data that does not inflate,
- * a quicklist with LZF nodes) is exactly that key, with nothing of it written; and bad ranges are
+ * a quicklist or stream with LZF nodes) is exactly that key, with nothing of it written; and bad ranges are
  * refused instead of read.
  */
 import test from 'node:test';
@@ -60,8 +60,8 @@ function perKey(run: KeyRun, i: number, s: Setup): Buffer | null | 'declined' {
     } catch {
       return 'declined';
     }
-    // The run encoder leaves quicklists with LZF nodes to the per-key path.
-    if (e.typeByte === 14 || e.typeByte === 18) {
+    // The run encoder leaves quicklists and streams with LZF nodes to the per-key path.
+    if ([14, 18, 15, 19, 21, 26].includes(e.typeByte)) {
       if (pieces !== null) return 'declined';
     } else if (pieces !== null) {
       let n = 0;
