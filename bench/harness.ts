@@ -61,8 +61,9 @@ export interface BenchContext {
   /**
    * `best` for a figure and its anchor measured in turns (anchor, figure, anchor, figure...), so a
    * slow spell of the machine slows both sides of a round alike instead of one side's every run.
+   * `minTurns` (default 1) raises the turns above `--repeat` for a figure that one turn cannot settle.
    */
-  bestInTurns<A, B>(anchor: () => Promise<A>, secA: (a: A) => number, measure: () => Promise<B>, secB: (b: B) => number): Promise<{ bestA: A; runsA: A[]; bestB: B; runsB: B[] }>;
+  bestInTurns<A, B>(anchor: () => Promise<A>, secA: (a: A) => number, measure: () => Promise<B>, secB: (b: B) => number, minTurns?: number): Promise<{ bestA: A; runsA: A[]; bestB: B; runsB: B[] }>;
 }
 
 export interface BenchModule {
@@ -123,10 +124,10 @@ export function makeContext(bench: string, opts: RunOptions, figures: Figure[], 
       const best = runs.reduce((a, b) => (seconds(b) < seconds(a) ? b : a));
       return { best, runs };
     },
-    async bestInTurns(anchor, secA, measure, secB) {
+    async bestInTurns(anchor, secA, measure, secB, minTurns = 1) {
       const runsA = [];
       const runsB = [];
-      for (let i = 0; i < opts.repeat; i++) {
+      for (let i = 0; i < Math.max(opts.repeat, minTurns); i++) {
         runsA.push(await anchor());
         runsB.push(await measure());
       }

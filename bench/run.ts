@@ -5,7 +5,8 @@
  * prints each figure with its anchor and ratio, then a summary table, and writes everything to
  * `.tmp/bench-results.json`. Datasets are generated on first use and cached (test/helpers/datasets.ts);
  * the big-key dataset is only used with `--big` or when `--datasets` names it. `--repeat N` measures
- * everything N times and keeps the fastest run of each (anchors included). `--timeout-min M` (default 60)
+ * everything N times and keeps the fastest run of each (anchors included; the import bench's speed
+ * targets take at least 3 turns whatever N is). `--timeout-min M` (default 60)
  * fails a bench that takes longer, so a stuck bench cannot hang the run.
  */
 import { readdirSync } from 'node:fs';
