@@ -115,6 +115,8 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   const limits: ReadLimits = { maxString: opts.maxString ?? DEFAULT_LIMITS.maxString, inputSize: opts.size ?? null };
   const crc = new Crc64();
   const rdbStart = src.offset;
+  // A hint left by another parse (one that ended in an error, say) must not size this one's reads.
+  SHORT.hint = 0;
   src.commit();
   src.setOnRelease((b, s, e) => crc.update(b, s, e));
 
@@ -469,6 +471,7 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
       keyRunKeys = 0;
       if (streamInstead && curKey !== null) {
         // ---- a big value: emitted as a stream read straight from the input
+        SHORT.hint = 0;
         const key = curKey;
         const typeByte = curType;
         const info = typeInfo(magic, typeByte)!;

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORPUS } from '../helpers/redis-server.js';
 import { canonRdb, chunked, splitAt, type CanonOptions } from '../helpers/rdb-canon.js';
-import { ByteSource } from '../../src/io/byte-source.js';
+import { ByteSource, SHORT } from '../../src/io/byte-source.js';
 import { parseRdb } from '../../src/rdb/parser.js';
 import type { RdbEntry } from '../../src/rdb/rdb-entry.js';
 import { plainLengthAt, plainLengthEnd } from '../../src/rdb/blobs/rdb-string.js';
@@ -164,3 +164,24 @@ function units(lines: string[]): string[] {
   for (let i = 0; i < lines.length; i++) out.push(lines[i]!.startsWith('key ') ? `${lines[i]}\n${lines[++i]}` : lines[i]!);
   return out.sort();
 }
+
+test('a parse sizes its reads afresh: a read-size hint left by an earlier parse changes nothing', async () => {
+  const buf = readFileSync(FILES.find((f) => f.endsWith('redis-7.0.rdb'))!);
+  /** The sizes the parser asks ByteSource.fill for, reading the file in small chunks. */
+  const asks = async (): Promise<number[]> => {
+    const src = new ByteSource(chunked(buf, [3, 17, 1, 250]), { name: 'hint.rdb' });
+    const out: number[] = [];
+    const fill = src.fill.bind(src);
+    src.fill = (n: number) => {
+      out.push(n);
+      return fill(n);
+    };
+    for await (const batch of parseRdb(src, { stringRuns: 4096, keyRuns: true })) void batch;
+    return out;
+  };
+  const clean = await asks();
+  // What a parse that stopped inside a big collection (an error, or a streamed value) left behind.
+  SHORT.hint = 50_000_000;
+  assert.deepEqual(await asks(), clean);
+  assert.equal(SHORT.hint, 0);
+});
