@@ -264,13 +264,19 @@ static inline size_t put_rdb_len(uint8_t *p, size_t n) {
 /* Types whose whole value is one RDB string (inflate-payload.ts ONE_BLOB). */
 static inline int one_blob(unsigned t) { return t == 0 || (t >= 9 && t <= 13) || t == 16 || t == 17 || t == 20; }
 
+/* Stream types (inflate-payload.ts STREAM). */
+static inline int stream_type(unsigned t) { return t == 15 || t == 19 || t == 21 || t == 26; }
+
 /*
- * Whether a quicklist value (type 14, or 18 with a container length per node) is plain: its nodes
- * all plain-length strings, none LZF, ending at the value's end. Anything else (an LZF node, which
- * the JS path inflates, or a form this does not read) is left to the JS path.
+ * Whether a value made of nodes has them all plain, as inflate-payload.ts inflateNodes reads them: a
+ * quicklist (type 14: one string a node; 18: a container length and one string), whose last node
+ * ends the value, or a stream (a master ID string and a listpack string a node, then lengths, IDs
+ * and groups, which are not read). Plain: every such string has a plain length, none is LZF. Anything
+ * else (an LZF node, which the JS path inflates, or a form this does not read) is left to the JS path.
  */
-static int quicklist_plain(const uint8_t *v, size_t n, unsigned type) {
+static int nodes_plain(const uint8_t *v, size_t n, unsigned type) {
   size_t used, p;
+  int stream = stream_type(type);
   int64_t count = plain_len(v, n, &used);
   if (count < 0) return 0;
   p = used;
@@ -279,32 +285,13 @@ static int quicklist_plain(const uint8_t *v, size_t n, unsigned type) {
       if (plain_len(v + p, n - p, &used) < 0) return 0;
       p += used;
     }
-    int64_t len = plain_len(v + p, n - p, &used);
-    if (len < 0 || (uint64_t)len > n - p - used) return 0;
-    p += used + (size_t)len;
+    for (int k = 0; k < (stream ? 2 : 1); k++) {
+      int64_t len = plain_len(v + p, n - p, &used);
+      if (len < 0 || (uint64_t)len > n - p - used) return 0;
+      p += used + (size_t)len;
+    }
   }
-  return p == n;
-}
-
-/* Stream types (inflate-payload.ts STREAM). */
-static inline int stream_type(unsigned t) { return t == 15 || t == 19 || t == 21 || t == 26; }
-
-/*
- * Whether a stream value's nodes (a master ID string and a listpack string each) are all plain-length
- * strings, none LZF. Anything else (an LZF listpack, which the JS path inflates, or a form this does
- * not read) is left to the JS path. What follows the nodes is not read: it goes as it is.
- */
-static int stream_plain(const uint8_t *v, size_t n) {
-  size_t used, p;
-  int64_t count = plain_len(v, n, &used);
-  if (count < 0) return 0;
-  p = used;
-  for (int64_t i = 0; i < 2 * count; i++) {
-    int64_t len = plain_len(v + p, n - p, &used);
-    if (len < 0 || (uint64_t)len > n - p - used) return 0;
-    p += used + (size_t)len;
-  }
-  return 1;
+  return stream || p == n;
 }
 
 /*
@@ -395,7 +382,7 @@ napi_value ferry_resp_restore_run_js(napi_env env, napi_callback_info info) {
       } else {
         n_pre = 0;
       }
-    } else if (inflate && (((type == 14 || type == 18) && !quicklist_plain(v, rn, type)) || (stream_type(type) && !stream_plain(v, rn)))) {
+    } else if (inflate && (type == 14 || type == 18 || stream_type(type)) && !nodes_plain(v, rn, type)) {
       status = 2;
       break;
     }

@@ -176,6 +176,8 @@ async function* parseRecords(src: ByteSource, opts: RdbParseOptions): AsyncGener
   let keyStart = -1;
   // What is being read, for errors and for the streaming decision.
   let curType = -1;
+  // Typed by a cast: it is set inside scanKeys, and a plain `: Buffer | null = null` would have the
+  // generator's own code narrow it to null for good.
   let curKey = null as Buffer | null;
   let curValueOffset = -1;
   let curRecStart = -1;
